@@ -1,0 +1,131 @@
+# AutoNinja persistence: the one entry point for people and CI.  `make help` lists the targets.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+PYTHON      ?= python3.11
+VENV        := .venv
+PY          := $(VENV)/bin/python
+PORT        ?= 4566
+ENDPOINT    := http://127.0.0.1:$(PORT)
+LOCAL_DIR   := .local/$(PORT)
+REGION      ?= us-east-1
+
+# Terraform: the local environment keeps one state and data dir per emulator port, so two stacks can
+# run side by side.  Where a local provider mirror exists (no registry access), init uses it.
+TF_DIR            := terraform/environments/local
+TF_AWS_DIR        := terraform/environments/aws
+TF_DATA_DIR_LOCAL := $(abspath $(LOCAL_DIR))/terraform
+TF_MIRROR_CANDIDATES := /opt/tf-plugins /usr/share/terraform/plugins
+TF_PLUGIN_MIRROR  ?= $(firstword $(wildcard $(TF_MIRROR_CANDIDATES)))
+TF_INIT_FLAGS     := -input=false -no-color $(if $(TF_PLUGIN_MIRROR),-plugin-dir=$(TF_PLUGIN_MIRROR))
+TF_VARS           := -var endpoint=$(ENDPOINT) -var region=$(REGION)
+
+# The environment every tool talking to the local stack gets: the SDKs find the emulator through
+# AWS_ENDPOINT_URL; nothing in the code switches on a stage name.
+STACK_ENV := AWS_ENDPOINT_URL=$(ENDPOINT) AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
+	AWS_DEFAULT_REGION=$(REGION) AWS_REGION=$(REGION) \
+	AUTONINJA_TF_DIR=$(TF_DIR) TF_DATA_DIR=$(TF_DATA_DIR_LOCAL)
+EMULATOR  := $(PY) -m autoninja_cli.emulator
+
+##@ Setup
+.PHONY: help
+help: ## List every target with one line each
+	@awk 'BEGIN {FS = ":.*##"} /^##@/ {printf "\n%s\n", substr($$0, 5)} /^[a-zA-Z_-]+:.*##/ {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: venv
+venv: $(VENV)/.installed ## Create .venv and install the pinned dev dependencies (idempotent)
+
+$(VENV)/.installed: requirements/dev.txt requirements/layer.txt requirements/checkov.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements/dev.txt 2>&1 | { grep -v '^WARNING: Location' || true; }
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e . 2>&1 | { grep -v '^WARNING: Location' || true; }
+	@test -x $(VENV)/checkov/bin/checkov || $(PYTHON) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/pip install --quiet -r requirements/checkov.txt 2>&1 | { grep -v '^WARNING: Location' || true; }
+	@touch $@
+
+##@ Local stack (embedded emulator + Terraform)
+.PHONY: up
+up: venv ## Start the emulator on 127.0.0.1:$(PORT) (or reuse what answers there) and apply terraform/environments/local
+	@$(EMULATOR) start --port $(PORT) --state-dir $(LOCAL_DIR)
+	@$(MAKE) tf-apply
+
+.PHONY: down
+down: venv ## Destroy the local Terraform state and stop the emulator that `make up` started (by its pid)
+	@if $(EMULATOR) ping --port $(PORT) && [ -f $(TF_DATA_DIR_LOCAL)/terraform.tfstate ]; then \
+		$(MAKE) tf-init; \
+		TF_DATA_DIR=$(TF_DATA_DIR_LOCAL) terraform -chdir=$(TF_DIR) destroy -auto-approve -input=false -no-color $(TF_VARS) >$(LOCAL_DIR)/destroy.log \
+			|| { cat $(LOCAL_DIR)/destroy.log; exit 1; }; \
+		echo "terraform: local stack destroyed"; \
+	fi
+	@rm -f $(TF_DATA_DIR_LOCAL)/terraform.tfstate $(TF_DATA_DIR_LOCAL)/terraform.tfstate.backup
+	@$(EMULATOR) stop --state-dir $(LOCAL_DIR)
+
+.PHONY: tf-init
+tf-init: $(TF_DATA_DIR_LOCAL)/.initialized
+
+$(TF_DATA_DIR_LOCAL)/.initialized: $(TF_DIR)/versions.tf $(TF_DIR)/.terraform.lock.hcl
+	@mkdir -p $(TF_DATA_DIR_LOCAL)
+	@TF_DATA_DIR=$(TF_DATA_DIR_LOCAL) terraform -chdir=$(TF_DIR) init $(TF_INIT_FLAGS) \
+		-backend-config=path=$(TF_DATA_DIR_LOCAL)/terraform.tfstate >$(TF_DATA_DIR_LOCAL)/init.log \
+		|| { cat $(TF_DATA_DIR_LOCAL)/init.log; exit 1; }
+	@touch $@
+
+.PHONY: tf-apply
+tf-apply: tf-init
+	@echo "terraform: applying $(TF_DIR) to $(ENDPOINT)"
+	@start=$$(date +%s); \
+	TF_DATA_DIR=$(TF_DATA_DIR_LOCAL) terraform -chdir=$(TF_DIR) apply -auto-approve -input=false -no-color $(TF_VARS) >$(LOCAL_DIR)/apply.log \
+		|| { cat $(LOCAL_DIR)/apply.log; exit 1; }; \
+	grep -E '^(Apply complete|No changes)' $(LOCAL_DIR)/apply.log || true; \
+	echo "terraform: done in $$(( $$(date +%s) - start ))s"
+
+.PHONY: outputs
+outputs: tf-init ## Print the local stack's Terraform outputs as JSON
+	@TF_DATA_DIR=$(TF_DATA_DIR_LOCAL) terraform -chdir=$(TF_DIR) output -json
+
+##@ Quality
+.PHONY: lint
+lint: venv tf-validate ## ruff, mypy, terraform fmt/validate and checkov
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy layer cli
+	terraform fmt -check -recursive terraform
+	$(VENV)/checkov/bin/checkov --quiet --compact --skip-download --framework terraform -d terraform
+
+.PHONY: tf-validate
+tf-validate:
+	@for env in $(TF_DIR) $(TF_AWS_DIR); do \
+		data=$(abspath .local)/validate/$$(basename $$env); mkdir -p $$data; \
+		TF_DATA_DIR=$$data terraform -chdir=$$env init -backend=false $(TF_INIT_FLAGS) >$$data/init.log || { cat $$data/init.log; exit 1; }; \
+		TF_DATA_DIR=$$data terraform -chdir=$$env validate -no-color; \
+	done
+
+.PHONY: fmt
+fmt: venv ## Format Python (ruff) and Terraform in place
+	$(VENV)/bin/ruff check --fix-only . || true
+	$(VENV)/bin/ruff format .
+	terraform fmt -recursive terraform
+
+##@ Tests
+.PHONY: test
+test: lint test-unit ## lint, unit tier, then `make up`, the integration tier; stops what it started
+	@if $(EMULATOR) ping --port $(PORT); then reused=1; else reused=0; fi; \
+	rc=0; $(MAKE) up && $(MAKE) test-integration || rc=$$?; \
+	if [ $$reused = 0 ]; then $(MAKE) down || rc=$$?; fi; \
+	exit $$rc
+
+.PHONY: test-unit
+test-unit: venv ## Unit tier: no network (fakes and moto in-process)
+	env -u AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=$(REGION) \
+		AWS_REGION=$(REGION) $(VENV)/bin/pytest tests/unit -q
+
+.PHONY: test-integration
+test-integration: venv ## Integration tier against the running local stack (run `make up` first)
+	$(STACK_ENV) $(VENV)/bin/pytest tests/integration -q
+
+##@ Housekeeping
+.PHONY: clean
+clean: ## Remove build outputs and caches (keeps .venv and a running stack's state)
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache .hypothesis
