@@ -156,12 +156,20 @@ class ObjectStore(Protocol):
 
     bucket: str
 
-    def put(self, key: str, body: bytes, *, content_type: str = _DEFAULT_BINARY_TYPE) -> StoredObject:
-        """Store ``body`` under ``key`` (a new version if it exists); encrypted and checksummed."""
+    def put(
+        self, key: str, body: bytes, *, content_type: str = _DEFAULT_BINARY_TYPE, sha256: str | None = None
+    ) -> StoredObject:
+        """Store ``body`` under ``key`` (a new version if it exists); encrypted and checksummed.
+
+        ``sha256`` is the body's hex digest when the caller already computed it (no second hash).
+        """
         ...
 
-    def get(self, key: str) -> bytes:
-        """The latest body of ``key``; :class:`ArtifactNotFoundError` if absent."""
+    def get(self, key: str, *, verify: bool = True) -> bytes:
+        """The latest body of ``key``; :class:`ArtifactNotFoundError` if absent.
+
+        ``verify=False`` skips the transport checksum for callers that check a digest of their own.
+        """
         ...
 
     def head(self, key: str) -> StoredObject:
@@ -274,7 +282,12 @@ class S3ObjectStore:
         if self._client is None:
             with self._client_lock:
                 if self._client is None:
-                    self._client = boto3.client("s3", config=self._config)
+                    # Validate response checksums when asked (ChecksumMode), not on every get.
+                    from botocore.config import Config as ClientConfig
+
+                    only_when_asked = ClientConfig(response_checksum_validation="when_required")
+                    config = self._config.merge(only_when_asked) if self._config else only_when_asked
+                    self._client = boto3.client("s3", config=config)
         return self._client
 
     @contextmanager
@@ -298,14 +311,16 @@ class S3ObjectStore:
                 f"S3 could not be reached for {self.uri(key)}: {type(exc).__name__}"
             ) from exc
 
-    def put(self, key: str, body: bytes, *, content_type: str = _DEFAULT_BINARY_TYPE) -> StoredObject:
+    def put(
+        self, key: str, body: bytes, *, content_type: str = _DEFAULT_BINARY_TYPE, sha256: str | None = None
+    ) -> StoredObject:
         """Store ``body`` under ``key`` with SSE-KMS and a SHA256 checksum.
 
         Example::
 
             objects.put("job-a-20261203-192142/_payloads/r.json", b"{}").kms_key_id   # the CMK ARN
         """
-        digest = hashlib.sha256(body).digest()
+        digest = bytes.fromhex(sha256) if sha256 else hashlib.sha256(body).digest()
         with self._translated(key):
             response = self.client.put_object(
                 Bucket=self.bucket,
@@ -326,8 +341,9 @@ class S3ObjectStore:
             kms_key_id=response.get("SSEKMSKeyId"),
         )
 
-    def get(self, key: str) -> bytes:
-        """The latest body of ``key``, checked against its stored checksum by botocore.
+    def get(self, key: str, *, verify: bool = True) -> bytes:
+        """The latest body of ``key``, checked against its stored checksum by botocore unless
+        ``verify=False`` (for callers that check a digest of their own, such as payload rehydration).
 
         Raises :class:`ArtifactNotFoundError` if absent and :class:`IntegrityError` on a checksum mismatch.
 
@@ -336,7 +352,10 @@ class S3ObjectStore:
             objects.get("job-a-20261203-192142/code/code-generator/app.py")   # b"print(1)"
         """
         with self._translated(key):
-            response = self.client.get_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
+            if verify:
+                response = self.client.get_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
+            else:
+                response = self.client.get_object(Bucket=self.bucket, Key=key)
             return response["Body"].read()
 
     def head(self, key: str) -> StoredObject:
@@ -485,7 +504,9 @@ class InMemoryObjectStore:
             raise ArtifactNotFoundError(f"object {self.uri(key)} does not exist")
         return versions[-1]
 
-    def put(self, key: str, body: bytes, *, content_type: str = _DEFAULT_BINARY_TYPE) -> StoredObject:
+    def put(
+        self, key: str, body: bytes, *, content_type: str = _DEFAULT_BINARY_TYPE, sha256: str | None = None
+    ) -> StoredObject:
         """Store a new version of ``key``."""
         if not key:
             raise InvalidKeyError("object key must not be empty")
@@ -497,12 +518,12 @@ class InMemoryObjectStore:
             key=key,
             uri=self.uri(key),
             size=len(body),
-            sha256=hashlib.sha256(body).hexdigest(),
+            sha256=sha256 or hashlib.sha256(body).hexdigest(),
             version_id=version.version_id,
             kms_key_id=version.kms_key_id,
         )
 
-    def get(self, key: str) -> bytes:
+    def get(self, key: str, *, verify: bool = True) -> bytes:
         """The latest body of ``key``; :class:`ArtifactNotFoundError` if absent or deleted."""
         with self._lock:
             return self._latest(key).body or b""

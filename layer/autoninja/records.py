@@ -10,11 +10,12 @@ microsecond. A job's reservation lives beside its records as the item ``job#meta
 
 Exactly once.
 - Create is a put conditional on the key being absent.
-- Finish and fail are updates conditional on the record existing and being ``in_progress``.
+- Finish and fail replace the item, conditional on it existing and being ``in_progress``.
 - When a condition fails, the existing item comes back with the failure; if its ``content_hash`` is
   the one this write would produce, an earlier attempt (for example one whose response timed out
   after the server applied it) already did the work, and the write is a no-op.
-- An update never creates an item, so a finish on a missing record raises ``RecordNotFoundError``.
+- That condition fails on a missing item, so a finish on a missing record raises
+  ``RecordNotFoundError`` and never creates one.
 
 Nothing lost. botocore retries each call in standard or adaptive mode within the configured budget.
 If the table is still unreachable, the full record is written to S3 under
@@ -180,10 +181,8 @@ class InferenceTable(Protocol):
         """Put ``item`` only if its key is absent; return the conflict otherwise."""
         ...
 
-    def update(
-        self, key: Mapping[str, str], set_: Mapping[str, Any], remove: Sequence[str], expected: Status
-    ) -> Conflict | None:
-        """Apply changes only to an existing item whose status is ``expected``."""
+    def replace(self, item: Mapping[str, Any], expected: Status) -> Conflict | None:
+        """Replace an existing item whose status is ``expected`` with ``item``; never create one."""
         ...
 
     def get(self, key: Mapping[str, str]) -> dict[str, Any] | None:
@@ -262,28 +261,15 @@ class DynamoInferenceTable:
         )
         return result if isinstance(result, Conflict) else None
 
-    def update(
-        self, key: Mapping[str, str], set_: Mapping[str, Any], remove: Sequence[str], expected: Status
-    ) -> Conflict | None:
-        names = {"#pk": "job_name", "#status": "status"}
-        values: dict[str, Any] = {":expected": {"S": str(expected)}}
-        assignments = []
-        for index, (name, value) in enumerate(set_.items()):
-            names[f"#s{index}"] = name
-            values[f":s{index}"] = _to_attr(value)
-            assignments.append(f"#s{index} = :s{index}")
-        expression = "SET " + ", ".join(assignments)
-        if remove:
-            for index, name in enumerate(remove):
-                names[f"#r{index}"] = name
-            expression += " REMOVE " + ", ".join(f"#r{index}" for index in range(len(remove)))
+    def replace(self, item: Mapping[str, Any], expected: Status) -> Conflict | None:
+        # A conditional put of the whole item, not an UpdateItem: the caller holds the full state, a
+        # put is billed like an update of the same item, and no update expression has to be built.
         result = self._call(
-            self.client.update_item,
-            Key=serialise(key),
-            UpdateExpression=expression,
+            self.client.put_item,
+            Item=serialise(item),
             ConditionExpression="attribute_exists(#pk) AND #status = :expected",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
+            ExpressionAttributeNames={"#pk": "job_name", "#status": "status"},
+            ExpressionAttributeValues={":expected": {"S": str(expected)}},
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
         return result if isinstance(result, Conflict) else None
@@ -371,16 +357,12 @@ class InMemoryInferenceTable:
             self.items[self._key(item)] = _copy(item)
             return None
 
-    def update(
-        self, key: Mapping[str, str], set_: Mapping[str, Any], remove: Sequence[str], expected: Status
-    ) -> Conflict | None:
+    def replace(self, item: Mapping[str, Any], expected: Status) -> Conflict | None:
         with self._lock:
-            existing = self.items.get(self._key(key))
+            existing = self.items.get(self._key(item))
             if existing is None or existing.get("status") != expected:
-                return Conflict(dict(existing) if existing is not None else None)
-            existing.update(_copy(set_))
-            for name in remove:
-                existing.pop(name, None)
+                return Conflict(_copy(existing) if existing is not None else None)
+            self.items[self._key(item)] = _copy(item)
             return None
 
     def get(self, key: Mapping[str, str]) -> dict[str, Any] | None:
@@ -702,9 +684,7 @@ class InferenceLog:
             return self._dead_letter(handle, target, StorageUnavailableError("start was not written"))
         try:
             packed = self._pack(target, {k: v for k, v in bodies.items() if v is not None})
-            set_ = {k: v for k, v in packed.items() if k not in handle.key and before.get(k) != v}
-            remove = [k for k in before if k not in packed]
-            conflict = self.table.update(handle.key, set_, remove, Status.IN_PROGRESS)
+            conflict = self.table.replace(packed, Status.IN_PROGRESS)
         except Exception as exc:  # noqa: BLE001 - any failure to write must end in a dead letter, not a loss
             handle.bodies = all_bodies
             return self._dead_letter(handle, target, exc)
@@ -791,7 +771,6 @@ class InferenceLog:
             for suffix in ("_bytes", "_sha256", "_s3_uri"):
                 full.pop(name + suffix, None)
         target = self._pack(full, bodies)
-        key = {"job_name": target["job_name"], "record_id": target["record_id"]}
         conflict = self.table.create(target)
         if conflict is None:
             return True
@@ -801,9 +780,7 @@ class InferenceLog:
             or existing.get("status") != Status.IN_PROGRESS
         ):
             return False
-        set_ = {k: v for k, v in target.items() if k not in key and existing.get(k) != v}
-        remove = [k for k in existing if k not in target]
-        return self.table.update(key, set_, remove, Status.IN_PROGRESS) is None
+        return self.table.replace(target, Status.IN_PROGRESS) is None
 
     # -- reads ----------------------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ A subclass provides two fixtures: ``log`` (an :class:`InferenceLog`) and ``job_n
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -30,11 +30,9 @@ class RetriedAfterAmbiguousFailure:
         self.inner.create(item)
         return self.inner.create(item)
 
-    def update(
-        self, key: Mapping[str, str], set_: Mapping[str, Any], remove: Sequence[str], expected: Status
-    ):
-        self.inner.update(key, set_, remove, expected)
-        return self.inner.update(key, set_, remove, expected)
+    def replace(self, item: Mapping[str, Any], expected: Status) -> Conflict | None:
+        self.inner.replace(item, expected)
+        return self.inner.replace(item, expected)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -49,7 +47,7 @@ class Unavailable:
     def create(self, item: Mapping[str, Any]) -> Conflict | None:
         raise StorageUnavailableError("table unreachable (injected)")
 
-    def update(self, *args: Any) -> Conflict | None:
+    def replace(self, *args: Any) -> Conflict | None:
         raise StorageUnavailableError("table unreachable (injected)")
 
     def __getattr__(self, name: str) -> Any:
