@@ -1,0 +1,19 @@
+output "key_arn" {
+  description = "ARN of the customer-managed key; pass it to every storage module (table SSE, bucket SSE-KMS, log groups)."
+  value       = aws_kms_key.this.arn
+}
+
+output "key_id" {
+  description = "Key ID (UUID) of the customer-managed key."
+  value       = aws_kms_key.this.key_id
+}
+
+output "alias_name" {
+  description = "Alias of the key, \"alias/<name>\"."
+  value       = aws_kms_alias.this.name
+}
+
+output "alias_arn" {
+  description = "ARN of the key's alias."
+  value       = aws_kms_alias.this.arn
+}
