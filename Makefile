@@ -17,10 +17,16 @@ REGION      ?= us-east-1
 TF_DIR            := terraform/environments/local
 TF_AWS_DIR        := terraform/environments/aws
 TF_DATA_DIR_LOCAL := $(abspath $(LOCAL_DIR))/terraform
+TF_STATE_LOCAL    := $(abspath $(LOCAL_DIR))/terraform.tfstate
 TF_MIRROR_CANDIDATES := /opt/tf-plugins /usr/share/terraform/plugins
 TF_PLUGIN_MIRROR  ?= $(firstword $(wildcard $(TF_MIRROR_CANDIDATES)))
 TF_INIT_FLAGS     := -input=false -no-color $(if $(TF_PLUGIN_MIRROR),-plugin-dir=$(TF_PLUGIN_MIRROR))
 TF_VARS           := -var endpoint=$(ENDPOINT) -var region=$(REGION)
+
+# A TF_CLI_CONFIG_FILE pointing at a missing file only produces warnings: drop it.
+ifeq ($(wildcard $(TF_CLI_CONFIG_FILE)),)
+unexport TF_CLI_CONFIG_FILE
+endif
 
 # The environment every tool talking to the local stack gets: the SDKs find the emulator through
 # AWS_ENDPOINT_URL; nothing in the code switches on a stage name.
@@ -28,6 +34,15 @@ STACK_ENV := AWS_ENDPOINT_URL=$(ENDPOINT) AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCE
 	AWS_DEFAULT_REGION=$(REGION) AWS_REGION=$(REGION) \
 	AUTONINJA_TF_DIR=$(TF_DIR) TF_DATA_DIR=$(TF_DATA_DIR_LOCAL)
 EMULATOR  := $(PY) -m autoninja_cli.emulator
+
+# $(call with_stack,COMMAND): run COMMAND against the local stack, starting it (`make up`) if nothing
+# answers on the port, and stopping it afterwards only if it was started here. Exit status: COMMAND's.
+define with_stack
+	@if $(EMULATOR) ping --port $(PORT); then reused=1; else reused=0; fi; \
+	rc=0; $(MAKE) up && $(1) || rc=$$?; \
+	if [ $$reused = 0 ]; then $(MAKE) down || rc=$$?; fi; \
+	exit $$rc
+endef
 
 ##@ Setup
 .PHONY: help
@@ -40,7 +55,7 @@ venv: $(VENV)/.installed ## Create .venv and install the pinned dev dependencies
 $(VENV)/.installed: requirements/dev.txt requirements/layer.txt requirements/checkov.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements/dev.txt 2>&1 | { grep -v '^WARNING: Location' || true; }
-	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e . 2>&1 | { grep -v '^WARNING: Location' || true; }
+	$(PY) -m pip install --quiet --no-deps -e . 2>&1 | { grep -v '^WARNING: Location' || true; }
 	@test -x $(VENV)/checkov/bin/checkov || $(PYTHON) -m venv $(VENV)/checkov
 	$(VENV)/checkov/bin/pip install --quiet -r requirements/checkov.txt 2>&1 | { grep -v '^WARNING: Location' || true; }
 	@touch $@
@@ -53,13 +68,13 @@ up: venv ## Start the emulator on 127.0.0.1:$(PORT) (or reuse what answers there
 
 .PHONY: down
 down: venv ## Destroy the local Terraform state and stop the emulator that `make up` started (by its pid)
-	@if $(EMULATOR) ping --port $(PORT) && [ -f $(TF_DATA_DIR_LOCAL)/terraform.tfstate ]; then \
+	@if $(EMULATOR) ping --port $(PORT) && [ -f $(TF_STATE_LOCAL) ]; then \
 		$(MAKE) tf-init; \
 		TF_DATA_DIR=$(TF_DATA_DIR_LOCAL) terraform -chdir=$(TF_DIR) destroy -auto-approve -input=false -no-color $(TF_VARS) >$(LOCAL_DIR)/destroy.log \
 			|| { cat $(LOCAL_DIR)/destroy.log; exit 1; }; \
 		echo "terraform: local stack destroyed"; \
 	fi
-	@rm -f $(TF_DATA_DIR_LOCAL)/terraform.tfstate $(TF_DATA_DIR_LOCAL)/terraform.tfstate.backup
+	@rm -f $(TF_STATE_LOCAL) $(TF_STATE_LOCAL).backup
 	@$(EMULATOR) stop --state-dir $(LOCAL_DIR)
 
 .PHONY: tf-init
@@ -68,7 +83,7 @@ tf-init: $(TF_DATA_DIR_LOCAL)/.initialized
 $(TF_DATA_DIR_LOCAL)/.initialized: $(TF_DIR)/versions.tf $(TF_DIR)/.terraform.lock.hcl
 	@mkdir -p $(TF_DATA_DIR_LOCAL)
 	@TF_DATA_DIR=$(TF_DATA_DIR_LOCAL) terraform -chdir=$(TF_DIR) init $(TF_INIT_FLAGS) \
-		-backend-config=path=$(TF_DATA_DIR_LOCAL)/terraform.tfstate >$(TF_DATA_DIR_LOCAL)/init.log \
+		-backend-config=path=$(TF_STATE_LOCAL) >$(TF_DATA_DIR_LOCAL)/init.log \
 		|| { cat $(TF_DATA_DIR_LOCAL)/init.log; exit 1; }
 	@touch $@
 
@@ -111,10 +126,7 @@ fmt: venv ## Format Python (ruff) and Terraform in place
 ##@ Tests
 .PHONY: test
 test: lint test-unit ## lint, unit tier, then `make up`, the integration tier; stops what it started
-	@if $(EMULATOR) ping --port $(PORT); then reused=1; else reused=0; fi; \
-	rc=0; $(MAKE) up && $(MAKE) test-integration || rc=$$?; \
-	if [ $$reused = 0 ]; then $(MAKE) down || rc=$$?; fi; \
-	exit $$rc
+	$(call with_stack,$(MAKE) test-integration)
 
 .PHONY: test-unit
 test-unit: venv ## Unit tier: no network (fakes and moto in-process)
@@ -124,6 +136,11 @@ test-unit: venv ## Unit tier: no network (fakes and moto in-process)
 .PHONY: test-integration
 test-integration: venv ## Integration tier against the running local stack (run `make up` first)
 	$(STACK_ENV) $(VENV)/bin/pytest tests/integration -q
+
+##@ Benchmarks
+.PHONY: bench
+bench: venv ## P1/P2/P5 ratios against bare boto3 on the local stack (starts it if needed; not part of `make test`)
+	$(call with_stack,$(STACK_ENV) $(PY) -m bench.bench_records)
 
 ##@ Housekeeping
 .PHONY: clean
