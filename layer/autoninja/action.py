@@ -248,14 +248,23 @@ class PersistedAction:
         body = _response_body(response)
         uris = [stored.uri for stored in action.stored]
         log = self.runtime.log
+        # The artifacts' digests make each record vouch for what it stored (see autoninja.seal).
+        stored = {"artifacts_sha256": [stored.sha256 for stored in action.stored]}
         if 200 <= status < 300 and attributed and action.error is None:
-            log.finish(handle, response=body, artifacts=uris)
+            log.finish(handle, response=body, artifacts=uris, attributes=stored)
             outcome = Status.SUCCESS
         else:
             error = action.error
             error_type = type(error).__name__ if error else _status_error_type(status, attributed)
             message = str(error) if error else body
-            log.fail(handle, error_type=error_type, error_message=message, response=body, artifacts=uris)
+            log.fail(
+                handle,
+                error_type=error_type,
+                error_message=message,
+                response=body,
+                artifacts=uris,
+                attributes=stored,
+            )
             outcome = Status.ERROR
         self.observability.record_action(
             action_name=action.action_name,

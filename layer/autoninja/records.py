@@ -592,6 +592,7 @@ class InferenceLog:
         response: str | None = None,
         duration_seconds: Decimal | None = None,
         artifacts: Sequence[str] = (),
+        attributes: Mapping[str, Any] | None = None,
     ) -> WriteOutcome:
         """Mark the record ``error`` with the error type and message (and any response sent)."""
         if len(error_message) > MAX_ERROR_MESSAGE_CHARS:
@@ -603,6 +604,7 @@ class InferenceLog:
             "error_message": error_message,
             "artifacts_s3_uri": list(artifacts),
         }
+        changes.update(attributes or {})
         return self._complete(handle, changes, {"response": response}, duration_seconds)
 
     def record(
