@@ -92,6 +92,7 @@ class ActionContext:
     artifacts: ArtifactStore
     stored: list[StoredObject] = field(default_factory=list)
     error: BaseException | None = None
+    error_message: str | None = None
 
     def store(self, filename: str, content: bytes | str | Mapping[str, Any] | list[Any]) -> StoredObject:
         """Store an artifact of this job under this agent's phase and name; returns where it went."""
@@ -256,7 +257,7 @@ class PersistedAction:
         else:
             error = action.error
             error_type = type(error).__name__ if error else _status_error_type(status, attributed)
-            message = str(error) if error else body
+            message = action.error_message or (str(error) if error else body)
             log.fail(
                 handle,
                 error_type=error_type,
@@ -280,6 +281,9 @@ class PersistedAction:
         from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
         def respond(status: int, error_type: str, message: str, **extra: Any) -> Response[Any]:
+            # The record gets the same clear message the agent gets.
+            with contextlib.suppress(RuntimeError):  # outside an invocation there is nothing to tell
+                current_action().error_message = message
             return Response(
                 status_code=status,
                 content_type=content_types.APPLICATION_JSON,

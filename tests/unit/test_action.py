@@ -136,6 +136,7 @@ def test_invalid_requests_are_400s_naming_the_field_and_still_recorded(
     assert field in body["message"]
     (item,) = every_record(runtime)
     assert item["status"] == "error" and item["error_type"] == "RequestValidationError"
+    assert item["error_message"] == body["message"]  # the record says what the agent was told
     expected_job = JOB if props.get("job_name") == JOB else "job-unattributed-"
     assert item["job_name"].startswith(expected_job)
 
@@ -157,7 +158,8 @@ def test_unknown_operations_are_404s_listing_the_known_ones(monkeypatch: pytest.
         handler, bedrock_event(api_path="/nope", action_group="code", properties={"job_name": JOB})
     )
     assert status == 404 and "POST /probe" in body["message"]
-    assert [r.error_type for r in records(runtime)] == ["NotFoundError"]
+    (record,) = records(runtime)
+    assert record.error_type == "NotFoundError" and record.error_message == body["message"]
 
 
 def test_raw_prompts_are_not_logged_at_info(monkeypatch: pytest.MonkeyPatch) -> None:
