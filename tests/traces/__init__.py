@@ -1,0 +1,1 @@
+"""Recorded InvokeAgent traces (``*.json``, ``*.jsonl``) and the generator that builds them."""
