@@ -63,6 +63,8 @@ if TYPE_CHECKING:
     from autoninja.settings import Settings
 
 RECORD_PREFIX = "rec#"
+#: Record attributes held as ``Decimal`` (money and seconds); every other number is an ``int``.
+DECIMAL_FIELDS = ("cost_estimate", "duration_seconds")
 JOB_META_ID = "job#meta"
 HASH_VERSION = 1
 MAX_ERROR_MESSAGE_CHARS = 8_192
@@ -755,7 +757,7 @@ class InferenceLog:
                 latest = max(keys)  # highest sequence: the record's most recent state
                 payload = json.loads(self.objects.get(latest))
                 item = deserialise(payload["item"])
-                applied = self._replay(item)
+                applied = self.restore(item)
             except Exception as exc:  # noqa: BLE001 - report and keep the dead letter for the next run
                 report.failed.append(f"{group}: {exc!r}")
                 continue
@@ -767,7 +769,13 @@ class InferenceLog:
                 self.objects.delete(key)
         return report
 
-    def _replay(self, full: dict[str, Any]) -> bool:
+    def restore(self, full: dict[str, Any]) -> bool:
+        """Write a complete record (bodies inline, as dead letters and exports hold them) exactly once.
+
+        Bodies are packed again (offloaded if large) and the content hash recomputed, so a record
+        restored from an export is identical to the original. Returns False when the table already
+        holds that record (or a later state of it).
+        """
         bodies = {name: full.pop(name, None) for name in BODY_FIELDS}
         for name in BODY_FIELDS:
             for suffix in ("_bytes", "_sha256", "_s3_uri"):
