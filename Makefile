@@ -12,6 +12,24 @@ ENDPOINT    := http://127.0.0.1:$(PORT)
 LOCAL_DIR   := .local/$(PORT)
 REGION      ?= us-east-1
 
+# Packaging: one Lambda runtime for the Makefile and Terraform (-var lambda_runtime=...). The local
+# stack runs the packaged handlers on this machine (`autoninja invoke`), so it targets the .venv's
+# Python; `make package` builds for LAMBDA_RUNTIME (what environments/aws deploys).
+LAMBDA_RUNTIME       ?= python3.12
+LOCAL_LAMBDA_RUNTIME := python3.11
+RUNTIMES             := $(sort $(LAMBDA_RUNTIME) $(LOCAL_LAMBDA_RUNTIME))
+AGENTS               := requirements-analyst solution-architect code-generator quality-validator deployment-manager
+BUILD_DIR            := build
+PACKAGING            := $(PY) -m autoninja_cli.packaging
+# Inputs of each zip (a folder is listed too, so a deleted file also triggers a rebuild).
+LAYER_INPUTS    := $(shell find layer/autoninja -not -path '*/__pycache__*' -not -name '*.pyc') \
+	requirements/layer.txt requirements/layer-constraints.txt cli/autoninja_cli/packaging.py
+function_inputs  = $(shell find functions/$(1) -not -path '*/__pycache__*' -not -name '*.pyc' -not -name openapi.json) \
+	cli/autoninja_cli/packaging.py
+layer_zip        = $(BUILD_DIR)/$(1)/layer.zip
+function_zips    = $(foreach agent,$(AGENTS),$(BUILD_DIR)/$(1)/functions/$(agent).zip)
+runtime_sdk      = $(BUILD_DIR)/runtime/$(1)/.installed
+
 # Terraform: the local environment keeps one state and data dir per emulator port, so two stacks can
 # run side by side.  Where a local provider mirror exists (no registry access), init uses it.
 TF_DIR            := terraform/environments/local
@@ -21,7 +39,8 @@ TF_STATE_LOCAL    := $(abspath $(LOCAL_DIR))/terraform.tfstate
 TF_MIRROR_CANDIDATES := /opt/tf-plugins /usr/share/terraform/plugins
 TF_PLUGIN_MIRROR  ?= $(firstword $(wildcard $(TF_MIRROR_CANDIDATES)))
 TF_INIT_FLAGS     := -input=false -no-color $(if $(TF_PLUGIN_MIRROR),-plugin-dir=$(TF_PLUGIN_MIRROR))
-TF_VARS           := -var endpoint=$(ENDPOINT) -var region=$(REGION)
+TF_VARS           := -var endpoint=$(ENDPOINT) -var region=$(REGION) \
+	-var lambda_runtime=$(LOCAL_LAMBDA_RUNTIME) -var package_dir=$(abspath $(BUILD_DIR)/$(LOCAL_LAMBDA_RUNTIME))
 
 # A TF_CLI_CONFIG_FILE pointing at a missing file only produces warnings: drop it.
 ifeq ($(wildcard $(TF_CLI_CONFIG_FILE)),)
@@ -62,14 +81,14 @@ $(VENV)/.installed: requirements/dev.txt requirements/layer.txt requirements/che
 
 ##@ Local stack (embedded emulator + Terraform)
 .PHONY: up
-up: venv ## Start the emulator on 127.0.0.1:$(PORT) (or reuse what answers there) and apply terraform/environments/local
+up: venv package-local ## Build the local zips, start the emulator on 127.0.0.1:$(PORT) (or reuse it) and apply terraform/environments/local
 	@$(EMULATOR) start --port $(PORT) --state-dir $(LOCAL_DIR)
 	@$(MAKE) tf-apply
 
 .PHONY: down
 down: venv ## Destroy the local Terraform state and stop the emulator that `make up` started (by its pid)
 	@if $(EMULATOR) ping --port $(PORT) && [ -f $(TF_STATE_LOCAL) ]; then \
-		$(MAKE) tf-init; \
+		$(MAKE) tf-init package-local; \
 		TF_DATA_DIR=$(TF_DATA_DIR_LOCAL) terraform -chdir=$(TF_DIR) destroy -auto-approve -input=false -no-color $(TF_VARS) >$(LOCAL_DIR)/destroy.log \
 			|| { cat $(LOCAL_DIR)/destroy.log; exit 1; }; \
 		echo "terraform: local stack destroyed"; \
@@ -100,6 +119,37 @@ tf-apply: tf-init
 outputs: tf-init ## Print the local stack's Terraform outputs as JSON
 	@TF_DATA_DIR=$(TF_DATA_DIR_LOCAL) terraform -chdir=$(TF_DIR) output -json
 
+##@ Packaging
+.PHONY: package
+package: $(call layer_zip,$(LAMBDA_RUNTIME)) $(call function_zips,$(LAMBDA_RUNTIME)) ## Build the layer zip and one zip per function for LAMBDA_RUNTIME into build/<runtime>/ (rebuilds only what changed)
+	@$(PACKAGING) report --zip $(call layer_zip,$(LAMBDA_RUNTIME))
+
+.PHONY: package-local
+package-local: $(call layer_zip,$(LOCAL_LAMBDA_RUNTIME)) $(call function_zips,$(LOCAL_LAMBDA_RUNTIME)) runtime-sdk ## Build the zips the local stack deploys (LOCAL_LAMBDA_RUNTIME) and the runtime SDK
+
+.PHONY: runtime-sdk
+runtime-sdk: $(call runtime_sdk,$(LOCAL_LAMBDA_RUNTIME)) ## Install the SDK the Lambda runtime bundles (requirements/runtime.txt) into build/runtime/<runtime>/ for local runs
+
+.PHONY: schemas
+schemas: venv ## Generate functions/<agent>/openapi.json from each function's code (Powertools); commit the result
+	@$(PY) -m autoninja_cli.schemas
+
+.PHONY: invoke
+invoke: venv runtime-sdk ## Run AGENT's deployed handler from the built zips on EVENT (a JSON file), e.g. make invoke AGENT=code-generator EVENT=tests/events/code-generator/generate-lambda-code.json
+	@test -n "$(AGENT)" -a -n "$(EVENT)" || { echo "usage: make invoke AGENT=<agent> EVENT=<event.json> [PORT=$(PORT)]" >&2; exit 2; }
+	@$(STACK_ENV) $(VENV)/bin/autoninja invoke $(AGENT) $(EVENT)
+
+.SECONDEXPANSION:
+$(foreach runtime,$(RUNTIMES),$(call layer_zip,$(runtime))): $(BUILD_DIR)/%/layer.zip: $(LAYER_INPUTS) $(VENV)/.installed
+	@$(PACKAGING) layer --runtime $* --output $@
+
+$(foreach runtime,$(RUNTIMES),$(call function_zips,$(runtime))): $(BUILD_DIR)/%.zip: $$(call function_inputs,$$(notdir $$*)) $(VENV)/.installed
+	@$(PACKAGING) function --agent $(notdir $*) --output $@
+
+$(BUILD_DIR)/runtime/%/.installed: requirements/runtime.txt cli/autoninja_cli/packaging.py $(VENV)/.installed
+	@$(PACKAGING) runtime --runtime $* --output $(BUILD_DIR)/runtime/$*
+	@touch $@
+
 ##@ Quality
 .PHONY: lint
 lint: venv tf-validate ## ruff, mypy, terraform fmt/validate and checkov
@@ -125,8 +175,8 @@ fmt: venv ## Format Python (ruff) and Terraform in place
 
 ##@ Tests
 .PHONY: test
-test: lint test-unit ## lint, unit tier, then `make up`, the integration tier; stops what it started
-	$(call with_stack,$(MAKE) test-integration)
+test: lint test-unit ## lint, unit tier, then `make up`, the integration and packaging tiers; stops what it started
+	$(call with_stack,$(MAKE) test-integration && $(MAKE) test-packaging)
 
 .PHONY: test-unit
 test-unit: venv ## Unit tier: no network (fakes and moto in-process)
@@ -137,10 +187,14 @@ test-unit: venv ## Unit tier: no network (fakes and moto in-process)
 test-integration: venv ## Integration tier against the running local stack (run `make up` first)
 	$(STACK_ENV) $(VENV)/bin/pytest tests/integration -q
 
+.PHONY: test-packaging
+test-packaging: venv runtime-sdk ## Packaging tier: every operation run from the deployed zips on the running local stack (run `make up` first)
+	$(STACK_ENV) $(VENV)/bin/pytest tests/packaging -q
+
 ##@ Benchmarks
 .PHONY: bench
-bench: venv ## P1/P2/P5 ratios against bare boto3 on the local stack (starts it if needed; not part of `make test`)
-	$(call with_stack,$(STACK_ENV) $(PY) -m bench.bench_records)
+bench: venv runtime-sdk ## P1/P2/P5 against bare boto3, P3 packaged cold import, P4 layer size (starts the stack if needed; not part of `make test`)
+	$(call with_stack,$(STACK_ENV) $(PY) -m bench.bench_records && $(STACK_ENV) $(PY) -m bench.bench_packaging)
 
 ##@ Housekeeping
 .PHONY: clean
