@@ -349,9 +349,12 @@ def test_environment_encrypts_every_storage_module_with_the_cmk(environment: str
     assert calls["kms"]["source"] == "../../modules/kms"
     assert calls["inference_store"]["source"] == "../../modules/inference_store"
     assert calls["artifact_store"]["source"] == "../../modules/artifact_store"
-    storage = {name: call for name, call in calls.items() if name != "kms"}
-    assert set(storage) == {"inference_store", "artifact_store"}
-    for name, call in storage.items():
+    # Every module that stores or encrypts something (storage, functions, agents) uses the CMK.
+    keyed = {name: call for name, call in calls.items() if name != "kms"}
+    assert {"inference_store", "artifact_store", "functions"} <= set(keyed)
+    for name, call in keyed.items():
+        if name == "layer":  # code only, encrypted by Lambda
+            continue
         assert call["kms_key_arn"] == "module.kms.key_arn", (
             f"{environment}: {name} is not encrypted with the CMK"
         )
@@ -442,7 +445,17 @@ def test_aws_environment_uses_real_endpoints_and_tags_everything() -> None:
 
 @pytest.mark.parametrize(
     "directory",
-    [MODULES / m for m in ("kms", "inference_store", "artifact_store")]
+    [
+        MODULES / m
+        for m in (
+            "kms",
+            "inference_store",
+            "artifact_store",
+            "lambda_layer",
+            "agent_function",
+            "bedrock_agents",
+        )
+    ]
     + [TERRAFORM / "environments" / e for e in ENVIRONMENTS],
     ids=lambda p: p.name,
 )

@@ -44,3 +44,62 @@ module "artifact_store" {
   force_destroy                      = false
   attach_policy                      = true
 }
+
+# -- the functions and the agents --------------------------------------------------------------------
+# Build first: `make package` (LAMBDA_RUNTIME, default python3.12) writes build/<runtime>/layer.zip and
+# build/<runtime>/functions/<agent>.zip; `make schemas` keeps functions/<agent>/openapi.json current.
+
+locals {
+  agents      = toset(["requirements-analyst", "solution-architect", "code-generator", "quality-validator", "deployment-manager"])
+  package_dir = coalesce(var.package_dir, "${path.root}/../../../build/${var.lambda_runtime}")
+}
+
+module "layer" {
+  source = "../../modules/lambda_layer"
+
+  layer_name          = "${local.name_prefix}-autoninja"
+  zip_path            = "${local.package_dir}/layer.zip"
+  compatible_runtimes = [var.lambda_runtime]
+}
+
+module "functions" {
+  source   = "../../modules/agent_function"
+  for_each = local.agents
+
+  agent_name         = each.key
+  function_name      = "${local.name_prefix}-${each.key}"
+  zip_path           = "${local.package_dir}/functions/${each.key}.zip"
+  layer_arn          = module.layer.arn
+  runtime            = var.lambda_runtime
+  timeout            = each.key == "deployment-manager" ? 900 : 60
+  log_level          = var.log_level
+  log_retention_days = var.log_retention_days
+  kms_key_arn        = module.kms.key_arn
+  table_name         = module.inference_store.table_name
+  table_arn          = module.inference_store.table_arn
+  bucket_name        = module.artifact_store.bucket_name
+  bucket_arn         = module.artifact_store.bucket_arn
+
+  deploy_permissions = each.key == "deployment-manager" ? {
+    stack_name_prefix       = var.deploy_stack_prefix
+    agent_resource_role_arn = var.generated_agent_role_arn
+  } : null
+
+  allow_bedrock_agent_invoke = var.enable_bedrock_agents
+  bedrock_agent_arn          = var.enable_bedrock_agents ? module.bedrock_agents[0].agent_arns[each.key] : null
+}
+
+module "bedrock_agents" {
+  source = "../../modules/bedrock_agents"
+  count  = var.enable_bedrock_agents ? 1 : 0
+
+  name_prefix      = local.name_prefix
+  kms_key_arn      = module.kms.key_arn
+  foundation_model = var.foundation_model
+  functions = {
+    for agent in local.agents : agent => {
+      function_arn   = module.functions[agent].function_arn
+      openapi_schema = file("${path.root}/../../../functions/${agent}/openapi.json")
+    }
+  }
+}

@@ -64,3 +64,60 @@ module "artifact_store" {
   force_destroy = true
   attach_policy = var.attach_bucket_policy
 }
+
+# -- the functions ---------------------------------------------------------------------------------
+# `make up` builds the zips for this machine's Python (LOCAL_LAMBDA_RUNTIME) and passes their folder
+# as package_dir, so the packaged handlers can run here (`autoninja invoke`). moto creates functions
+# and layers without Docker; only invoking them through the Lambda API would need it, which nothing
+# does: `autoninja invoke` runs the deployed zips itself.
+
+locals {
+  agents      = toset(["requirements-analyst", "solution-architect", "code-generator", "quality-validator", "deployment-manager"])
+  package_dir = coalesce(var.package_dir, "${path.root}/../../../build/${var.lambda_runtime}")
+}
+
+module "layer" {
+  source = "../../modules/lambda_layer"
+
+  layer_name          = "${var.name_prefix}-autoninja"
+  zip_path            = "${local.package_dir}/layer.zip"
+  compatible_runtimes = [var.lambda_runtime]
+}
+
+module "functions" {
+  source   = "../../modules/agent_function"
+  for_each = local.agents
+
+  agent_name    = each.key
+  function_name = "${var.name_prefix}-${each.key}"
+  zip_path      = "${local.package_dir}/functions/${each.key}.zip"
+  layer_arn     = module.layer.arn
+  runtime       = var.lambda_runtime
+  timeout       = each.key == "deployment-manager" ? 900 : 60
+  log_level     = var.log_level
+  kms_key_arn   = module.kms.key_arn
+  table_name    = module.inference_store.table_name
+  table_arn     = module.inference_store.table_arn
+  bucket_name   = module.artifact_store.bucket_name
+  bucket_arn    = module.artifact_store.bucket_arn
+
+  deploy_permissions = each.key == "deployment-manager" ? { stack_name_prefix = var.deploy_stack_prefix } : null
+
+  allow_bedrock_agent_invoke = var.enable_bedrock_agents
+  bedrock_agent_arn          = var.enable_bedrock_agents ? module.bedrock_agents[0].agent_arns[each.key] : null
+}
+
+# moto has no agent action groups, aliases or collaborators: off unless the emulator has them.
+module "bedrock_agents" {
+  source = "../../modules/bedrock_agents"
+  count  = var.enable_bedrock_agents ? 1 : 0
+
+  name_prefix = var.name_prefix
+  kms_key_arn = module.kms.key_arn
+  functions = {
+    for agent in local.agents : agent => {
+      function_arn   = module.functions[agent].function_arn
+      openapi_schema = file("${path.root}/../../../functions/${agent}/openapi.json")
+    }
+  }
+}

@@ -57,3 +57,23 @@ output "artifact_bucket_policy_attached" {
   description = "Whether the artifacts bucket carries the TLS/KMS deny policy."
   value       = module.artifact_store.policy_attached
 }
+
+output "lambda_runtime" {
+  description = "Lambda runtime of the layer and the functions (build/<runtime>/ holds their zips)."
+  value       = var.lambda_runtime
+}
+
+output "layer_arn" {
+  description = "ARN (with version) of the AutoNinja layer every function uses."
+  value       = module.layer.arn
+}
+
+output "function_names" {
+  description = "Name of each action-group function, by agent name."
+  value       = { for agent, function in module.functions : agent => function.function_name }
+}
+
+output "function_arns" {
+  description = "ARN of each action-group function, by agent name."
+  value       = { for agent, function in module.functions : agent => function.function_arn }
+}
