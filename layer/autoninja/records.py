@@ -41,6 +41,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import secrets
 import threading
 import time
@@ -53,7 +54,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from autoninja.artifacts import DEAD_LETTER_PREFIX, ObjectStore, S3ObjectStore
-from autoninja.errors import RecordNotFoundError, RecordStateError, StorageUnavailableError
+from autoninja.errors import InvalidKeyError, RecordNotFoundError, RecordStateError, StorageUnavailableError
+from autoninja.jobs import validate_job_name
 from autoninja.models import InferenceRecord, RecordKind, Status, utc_timestamp
 from autoninja.payloads import BODY_FIELDS, PayloadOffloader
 
@@ -63,6 +65,9 @@ if TYPE_CHECKING:
     from autoninja.settings import Settings
 
 RECORD_PREFIX = "rec#"
+#: Every record id: ``rec#{timestamp}#{16 hex}`` (random, or a digest for deterministic keys). The id
+#: is part of S3 keys (offloaded bodies, dead letters), so nothing else is ever accepted.
+RECORD_ID_RE = re.compile(r"rec#\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z#[0-9a-f]{16}", re.ASCII)
 #: Record attributes held as ``Decimal`` (money and seconds); every other number is an ``int``.
 DECIMAL_FIELDS = ("cost_estimate", "duration_seconds")
 JOB_META_ID = "job#meta"
@@ -537,7 +542,12 @@ class InferenceLog:
         kind: RecordKind = RecordKind.ACTION,
         attributes: Mapping[str, Any] | None = None,
     ) -> RecordHandle:
-        """Create the ``in_progress`` record holding the raw input, before any work is done."""
+        """Create the ``in_progress`` record holding the raw input, before any work is done.
+
+        ``job_name`` must parse (:class:`InvalidJobNameError` otherwise): it is the partition key and
+        the first part of the S3 keys of offloaded bodies and dead letters.
+        """
+        validate_job_name(job_name)
         moment = self.clock()
         item: dict[str, Any] = {
             "job_name": job_name,
@@ -627,7 +637,12 @@ class InferenceLog:
 
         Used for facts that arrive complete, such as model invocations read from an agent trace:
         replaying the same fact yields the same key and content, so it is written exactly once.
+        ``job_name`` must parse and ``record_id`` must have the form ``rec#{timestamp}#{16 hex}``
+        (:class:`InvalidJobNameError`, :class:`InvalidKeyError`), since both become parts of S3 keys.
         """
+        validate_job_name(job_name)
+        if not isinstance(record_id, str) or not RECORD_ID_RE.fullmatch(record_id):
+            raise InvalidKeyError(f"record id {record_id!r:.80} is not rec#{{timestamp}}#{{16 hex}}")
         item: dict[str, Any] = {
             "job_name": job_name,
             "record_id": record_id,
