@@ -92,6 +92,7 @@ class ActionContext:
     artifacts: ArtifactStore
     stored: list[StoredObject] = field(default_factory=list)
     error: BaseException | None = None
+    error_type: str | None = None
     error_message: str | None = None
 
     def store(self, filename: str, content: bytes | str | Mapping[str, Any] | list[Any]) -> StoredObject:
@@ -117,16 +118,24 @@ def current_action() -> ActionContext:
         raise RuntimeError("current_action() called outside a PersistedAction invocation") from None
 
 
+def _listed(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else []
+
+
 def event_job_name(event: Mapping[str, Any]) -> str | None:
-    """The ``job_name`` an event carries, in its parameters or its JSON request body, if any."""
-    candidates: list[Any] = list(event.get("parameters") or [])
+    """The ``job_name`` an event carries, in its parameters or its JSON request body, if any.
+
+    Any shape is tolerated (this runs on the raw event, before it is validated): what is not a list
+    of ``{"name": ..., "value": ...}`` objects simply carries no job name.
+    """
+    candidates = _listed(event.get("parameters"))
     body = event.get("requestBody")
     if isinstance(body, Mapping):
         content = body.get("content")
         if isinstance(content, Mapping):
             json_body = content.get("application/json")
             if isinstance(json_body, Mapping):
-                candidates.extend(json_body.get("properties") or [])
+                candidates.extend(_listed(json_body.get("properties")))
     for prop in candidates:
         if (
             isinstance(prop, Mapping)
@@ -137,6 +146,40 @@ def event_job_name(event: Mapping[str, Any]) -> str | None:
     return None
 
 
+def envelope_problem(event: Mapping[str, Any]) -> str | None:
+    """What makes ``event`` not a Bedrock action-group event (``None`` when its shape is right).
+
+    Why: the resolver assumes the documented shape and fails with a bare ``TypeError`` or
+    ``AttributeError`` on anything else, which would read as a server fault (500). Checking the
+    envelope first turns that into a 400 that says what is wrong. Only the shape is checked here;
+    the values are the operation's pydantic model's job.
+    """
+    for name in ("apiPath", "httpMethod"):
+        if not isinstance(event.get(name), str) or not event.get(name):
+            return f"{name} must be a non-empty string"
+    lists = {"parameters": event.get("parameters")}
+    body = event.get("requestBody")
+    if body is not None:
+        if not isinstance(body, Mapping):
+            return f"requestBody must be an object, not {type(body).__name__}"
+        content = body.get("content")
+        if not isinstance(content, Mapping):
+            return "requestBody.content must be an object"
+        for media_type, media in content.items():
+            if not isinstance(media, Mapping):
+                return f"requestBody.content[{media_type!r}] must be an object"
+            lists[f"requestBody.content[{media_type!r}].properties"] = media.get("properties")
+    for where, value in lists.items():
+        if value is None:
+            continue
+        if not isinstance(value, list):
+            return f"{where} must be a list, not {type(value).__name__}"
+        for index, prop in enumerate(value):
+            if not isinstance(prop, Mapping) or not isinstance(prop.get("name"), str):
+                return f"{where}[{index}] must be an object with a string name"
+    return None
+
+
 def error_envelope(event: Mapping[str, Any], status: int, error_type: str, message: str) -> dict[str, Any]:
     """A well-formed Bedrock action-group response for an event the resolver could not handle."""
 
@@ -144,7 +187,7 @@ def error_envelope(event: Mapping[str, Any], status: int, error_type: str, messa
         value = event.get(name)
         return value if isinstance(value, str) else ""
 
-    body = json.dumps({"error": error_type, "message": message})
+    body = json.dumps({"error": error_type, "message": _for_the_agent(message)})
     return {
         "messageVersion": "1.0",
         "response": {
@@ -233,6 +276,12 @@ class PersistedAction:
         return response
 
     def _resolve(self, event: dict[str, Any], context: Any, action: ActionContext) -> dict[str, Any]:
+        problem = envelope_problem(event)
+        if problem is not None:
+            message = f"not a Bedrock action-group event: {problem}"
+            action.error_type, action.error_message = "MalformedEvent", message
+            self.observability.logger.warning("malformed event", extra={"problem": problem})
+            return error_envelope(event, HTTPStatus.BAD_REQUEST, "MalformedEvent", message)
         try:
             return self.app.resolve(event, context)
         except Exception as exc:  # noqa: BLE001 - a malformed event must still get a Bedrock response
@@ -256,7 +305,9 @@ class PersistedAction:
             outcome = Status.SUCCESS
         else:
             error = action.error
-            error_type = type(error).__name__ if error else _status_error_type(status, attributed)
+            error_type = action.error_type or (
+                type(error).__name__ if error else _status_error_type(status, attributed)
+            )
             message = action.error_message or (str(error) if error else body)
             log.fail(
                 handle,
@@ -267,8 +318,10 @@ class PersistedAction:
                 attributes=stored,
             )
             outcome = Status.ERROR
+        # An operation that does not exist is "unknown" in metrics: a dimension must stay bounded.
+        known = action.action_name in {route.path for route in self.app._static_routes}
         self.observability.record_action(
-            action_name=action.action_name,
+            action_name=action.action_name if known else "unknown",
             status=str(outcome),
             duration_seconds=Decimal(handle.item.get("duration_seconds") or 0),
         )
@@ -281,13 +334,13 @@ class PersistedAction:
         from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
         def respond(status: int, error_type: str, message: str, **extra: Any) -> Response[Any]:
-            # The record gets the same clear message the agent gets.
+            # The record gets the full message; the agent the same one, bounded (see _for_the_agent).
             with contextlib.suppress(RuntimeError):  # outside an invocation there is nothing to tell
                 current_action().error_message = message
             return Response(
                 status_code=status,
                 content_type=content_types.APPLICATION_JSON,
-                body={"error": error_type, "message": message, **extra},
+                body={"error": error_type, "message": _for_the_agent(message), **extra},
             )
 
         def remember(exc: BaseException) -> None:
@@ -304,8 +357,9 @@ class PersistedAction:
                 for err in exc.errors()
             ]
             summary = "; ".join(f"{p['field'] or 'body'}: {p['problem']}" for p in problems)
+            shown = [{k: _for_the_agent(v, 200) for k, v in p.items()} for p in problems[:MAX_PROBLEMS_SHOWN]]
             return respond(
-                HTTPStatus.BAD_REQUEST, "InvalidRequest", f"invalid request: {summary}", problems=problems
+                HTTPStatus.BAD_REQUEST, "InvalidRequest", f"invalid request: {summary}", problems=shown
             )
 
         def unknown_operation(exc: NotFoundError) -> Response[Any]:
@@ -333,6 +387,19 @@ class PersistedAction:
         register(NotFoundError)(unknown_operation)
         register(AutoNinjaError)(known_error)
         register(Exception)(unexpected)
+
+
+#: An error message sent back to the agent is cut to this many characters (Bedrock caps an action
+#: group's response at 25 KB; the record keeps the full message and the raw event).
+MAX_MESSAGE_TO_AGENT = 2_000
+MAX_PROBLEMS_SHOWN = 20
+
+
+def _for_the_agent(text: str, limit: int = MAX_MESSAGE_TO_AGENT) -> str:
+    """``text``, cut to ``limit`` characters with a note saying so (the record has all of it)."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit:,} more characters on record)"
 
 
 def _status_error_type(status: int, attributed: bool) -> str:

@@ -53,14 +53,7 @@ def _request_body_not_an_object(event: dict[str, Any]) -> dict[str, Any]:
 BUILT_HERE = {
     "job-name-not-a-string": _wrong_property_type,
     "api-path-not-a-string": _api_path_not_a_string,
-    "request-body-not-an-object": pytest.param(
-        _request_body_not_an_object,
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="layer defect (reported): the resolver's TypeError on a non-object requestBody is "
-            "answered 500 by action.py's catch-all handler instead of 400 MalformedEvent",
-        ),
-    ),
+    "request-body-not-an-object": _request_body_not_an_object,
 }
 
 

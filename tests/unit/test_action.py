@@ -13,7 +13,14 @@ import pytest
 from aws_lambda_powertools.event_handler import BedrockAgentResolver
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from autoninja.action import PersistedAction, Runtime, current_action, event_job_name
+from autoninja.action import (
+    MAX_MESSAGE_TO_AGENT,
+    PersistedAction,
+    Runtime,
+    current_action,
+    envelope_problem,
+    event_job_name,
+)
 from autoninja.contract import JobRequest, JsonObject
 from autoninja.errors import ConversionError
 from autoninja.models import Status
@@ -175,6 +182,56 @@ def test_event_job_name_reads_parameters_and_body() -> None:
     assert event_job_name({"parameters": [{"name": "job_name", "value": JOB}]}) == JOB
     assert event_job_name(event(job_name=JOB)) == JOB
     assert event_job_name({"requestBody": "not a dict"}) is None
+    assert event_job_name({"parameters": 7, "requestBody": {"content": {"application/json": []}}}) is None
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"requestBody": "this is not JSON"}, "requestBody must be an object, not str"),
+        ({"requestBody": {"content": None}}, "requestBody.content must be an object"),
+        ({"requestBody": {"content": {"application/json": {"properties": {}}}}}, "must be a list, not dict"),
+        ({"parameters": [{"value": "x"}]}, "parameters[0] must be an object with a string name"),
+        ({"apiPath": 7}, "apiPath must be a non-empty string"),
+        ({"httpMethod": ""}, "httpMethod must be a non-empty string"),
+    ],
+)
+def test_a_wrongly_shaped_envelope_is_a_400_naming_the_problem_and_still_recorded(
+    monkeypatch: pytest.MonkeyPatch, change: dict[str, Any], problem: str
+) -> None:
+    handler, runtime = build(monkeypatch)
+    bad = {**event(job_name=JOB), **change}
+    assert problem in str(envelope_problem(bad))
+
+    status, body = invoke(handler, bad)
+
+    assert status == 400 and body["error"] == "MalformedEvent" and problem in body["message"]
+    (item,) = every_record(runtime)
+    assert item["status"] == "error" and item["error_type"] == "MalformedEvent"
+    assert json.loads(item["prompt"]) == bad
+
+
+def test_a_well_formed_envelope_has_no_problem() -> None:
+    assert envelope_problem(event(job_name=JOB)) is None
+
+
+def test_a_huge_error_message_is_bounded_for_the_agent_and_the_raw_event_kept_whole(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    handler, runtime = build(monkeypatch)
+    path = "/" + "n" * 50_000
+    capsys.readouterr()
+    status, body = invoke(
+        handler, bedrock_event(api_path=path, action_group="code", properties={"job_name": JOB})
+    )
+    assert status == 404
+    assert len(body["message"]) < MAX_MESSAGE_TO_AGENT + 100
+    assert "more characters on record" in body["message"]
+    (record,) = records(runtime)
+    assert json.loads(str(record.prompt))["apiPath"] == path  # the raw event is kept whole
+    assert str(record.error_message).startswith(f"POST /{'n' * 1000}")
+    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert metrics and all(line["action"] == "unknown" for line in metrics)  # no unbounded dimension
 
 
 def test_log_lines_carry_job_agent_and_action_keys(monkeypatch: pytest.MonkeyPatch) -> None:
