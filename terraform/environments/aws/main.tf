@@ -79,6 +79,7 @@ module "functions" {
   table_arn          = module.inference_store.table_arn
   bucket_name        = module.artifact_store.bucket_name
   bucket_arn         = module.artifact_store.bucket_arn
+  signing_key_arn    = module.kms.signing_key_arn
 
   deploy_permissions = each.key == "deployment-manager" ? {
     stack_name_prefix       = var.deploy_stack_prefix

@@ -23,6 +23,11 @@ output "kms_key_id" {
   value       = module.kms.key_id
 }
 
+output "seal_signing_key_arn" {
+  description = "ARN of the asymmetric key that signs job seals (AUTONINJA_SIGNING_KEY_ID)."
+  value       = module.kms.signing_key_arn
+}
+
 output "kms_alias_name" {
   description = "Alias of the customer-managed key."
   value       = module.kms.alias_name

@@ -101,6 +101,8 @@ module "functions" {
   bucket_name   = module.artifact_store.bucket_name
   bucket_arn    = module.artifact_store.bucket_arn
 
+  signing_key_arn = module.kms.signing_key_arn
+
   deploy_permissions = each.key == "deployment-manager" ? { stack_name_prefix = var.deploy_stack_prefix } : null
 
   allow_bedrock_agent_invoke = var.enable_bedrock_agents

@@ -17,3 +17,8 @@ output "alias_arn" {
   description = "ARN of the key's alias."
   value       = aws_kms_alias.this.arn
 }
+
+output "signing_key_arn" {
+  description = "ARN of the asymmetric job-seal signing key (ECC_NIST_P256), or null when create_signing_key is false."
+  value       = var.create_signing_key ? aws_kms_key.seal[0].arn : null
+}

@@ -35,3 +35,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "create_signing_key" {
+  description = "Also create the asymmetric key that signs job seals (SIGN_VERIFY, ECC_NIST_P256)."
+  type        = bool
+  default     = true
+}
