@@ -351,6 +351,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "invoke",
         help="run a deployed function's handler locally from the built zips",
         description=__doc__,
+        epilog="examples:\n"
+        "  autoninja invoke solution-architect tests/events/solution-architect/select-services.json\n"
+        "  make invoke AGENT=code-generator EVENT=tests/events/code-generator/generate-lambda-code.json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("agent", metavar="AGENT", help="the function's agent, e.g. requirements-analyst")

@@ -17,7 +17,12 @@ import importlib
 import sys
 
 #: The command groups, one module each (``register(commands)`` adds its subcommands).
-COMMAND_MODULES: tuple[str, ...] = ("autoninja_cli.invoke",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "autoninja_cli.trail",
+    "autoninja_cli.run",
+    "autoninja_cli.invoke",
+    "autoninja_cli.demo",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
