@@ -71,13 +71,25 @@ help: ## List every target with one line each
 .PHONY: venv
 venv: $(VENV)/.installed ## Create .venv and install the pinned dev dependencies (idempotent)
 
-$(VENV)/.installed: requirements/dev.txt requirements/layer.txt requirements/checkov.txt pyproject.toml
+$(VENV)/.installed: requirements/dev.txt requirements/layer.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements/dev.txt 2>&1 | { grep -v '^WARNING: Location' || true; }
 	$(PY) -m pip install --quiet --no-deps -e . 2>&1 | { grep -v '^WARNING: Location' || true; }
-	@test -x $(VENV)/checkov/bin/checkov || $(PYTHON) -m venv $(VENV)/checkov
+	@touch $@
+
+# checkov lives in its own venv, so its pinned dependencies never constrain the dev set; only lint needs it.
+$(VENV)/checkov/.installed: requirements/checkov.txt
+	@test -x $(VENV)/checkov/bin/python || $(PYTHON) -m venv $(VENV)/checkov
 	$(VENV)/checkov/bin/pip install --quiet -r requirements/checkov.txt 2>&1 | { grep -v '^WARNING: Location' || true; }
 	@touch $@
+
+##@ The main job
+REQUEST  ?=
+SCENARIO ?= scenarios/friend-agent.json
+
+.PHONY: demo
+demo: up ## Run the main job end to end on the local stack and print its trail (REQUEST="..." SCENARIO=scenarios/<file>.json); leaves the stack running
+	@$(STACK_ENV) $(VENV)/bin/autoninja demo --scenario $(SCENARIO) $(if $(REQUEST),--request "$(REQUEST)")
 
 ##@ Local stack (embedded emulator + Terraform)
 .PHONY: up
@@ -110,7 +122,9 @@ $(TF_DATA_DIR_LOCAL)/.initialized: $(TF_DIR)/versions.tf $(TF_DIR)/.terraform.lo
 tf-apply: tf-init
 	@echo "terraform: applying $(TF_DIR) to $(ENDPOINT)"
 	@start=$$(date +%s); \
-	TF_DATA_DIR=$(TF_DATA_DIR_LOCAL) terraform -chdir=$(TF_DIR) apply -auto-approve -input=false -no-color $(TF_VARS) >$(LOCAL_DIR)/apply.log \
+	TF_DATA_DIR=$(TF_DATA_DIR_LOCAL) terraform -chdir=$(TF_DIR) apply -auto-approve -input=false -no-color $(TF_VARS) 2>&1 \
+		| tee $(LOCAL_DIR)/apply.log | awk '/: (Creation|Modifications|Destruction) complete/ \
+			{ n++; printf "  %d resources applied\r", n; fflush() } END { if (n) print "" }' \
 		|| { cat $(LOCAL_DIR)/apply.log; exit 1; }; \
 	grep -E '^(Apply complete|No changes)' $(LOCAL_DIR)/apply.log || true; \
 	echo "terraform: done in $$(( $$(date +%s) - start ))s"
@@ -152,7 +166,7 @@ $(BUILD_DIR)/runtime/%/.installed: requirements/runtime.txt cli/autoninja_cli/pa
 
 ##@ Quality
 .PHONY: lint
-lint: venv tf-validate ## ruff, mypy, terraform fmt/validate and checkov
+lint: venv $(VENV)/checkov/.installed tf-validate ## ruff, mypy, terraform fmt/validate and checkov
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy layer cli
@@ -175,8 +189,8 @@ fmt: venv ## Format Python (ruff) and Terraform in place
 
 ##@ Tests
 .PHONY: test
-test: lint test-unit ## lint, unit tier, then `make up`, the integration and packaging tiers; stops what it started
-	$(call with_stack,$(MAKE) test-integration && $(MAKE) test-packaging)
+test: lint test-unit ## lint, unit tier, then `make up`, the integration, packaging and (reduced) reliability tiers; stops what it started
+	$(call with_stack,$(MAKE) test-integration && $(MAKE) test-packaging && $(MAKE) test-reliability-run RELIABILITY_SCALE=reduced)
 
 .PHONY: test-unit
 test-unit: venv ## Unit tier: no network (fakes and moto in-process)
@@ -190,6 +204,16 @@ test-integration: venv ## Integration tier against the running local stack (run 
 .PHONY: test-packaging
 test-packaging: venv runtime-sdk ## Packaging tier: every operation run from the deployed zips on the running local stack (run `make up` first)
 	$(STACK_ENV) $(VENV)/bin/pytest tests/packaging -q
+
+RELIABILITY_SCALE ?= full
+
+.PHONY: test-reliability
+test-reliability: venv runtime-sdk ## Reliability tier at full size (faults, concurrency, outage, fuzzing, key injection, least privilege); starts the stack if needed
+	$(call with_stack,$(MAKE) test-reliability-run RELIABILITY_SCALE=$(RELIABILITY_SCALE))
+
+.PHONY: test-reliability-run
+test-reliability-run: venv runtime-sdk
+	$(STACK_ENV) AUTONINJA_RELIABILITY_SCALE=$(RELIABILITY_SCALE) $(VENV)/bin/pytest tests/reliability -q
 
 ##@ Benchmarks
 .PHONY: bench
