@@ -318,6 +318,15 @@ class PersistedAction:
                 attributes=stored,
             )
             outcome = Status.ERROR
+        self.observability.logger.info(
+            "action finished",
+            extra={
+                "status": str(outcome),
+                "http_status": status,
+                "duration_seconds": str(handle.item.get("duration_seconds") or ""),
+                "artifacts": len(uris),
+            },
+        )
         # An operation that does not exist is "unknown" in metrics: a dimension must stay bounded.
         known = action.action_name in {route.path for route in self.app._static_routes}
         self.observability.record_action(
