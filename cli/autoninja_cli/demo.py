@@ -140,7 +140,7 @@ def run_scenario(
         for number, step in enumerate(steps, start=1):
             agent = step["agent"]
             if agent not in functions:
-                functions[agent] = stack.enter_context(unpacked(agent, outputs=outputs))
+                functions[agent] = stack.enter_context(unpacked(agent, outputs=outputs, warm=True))
             event = json.loads((REPO_ROOT / step["event"]).read_text(encoding="utf-8"))
             event = retarget_event(event, job_name=job_name, session_id=session_id, request=request)
             t0 = time.monotonic()
@@ -175,6 +175,10 @@ def run_demo(args: argparse.Namespace) -> int:
         f"{len(run.steps) - ok} failed (each failure is an error record with its reason)\n"
     )
     job_name = run.job_name
+    print(
+        f"Inspect it: .venv/bin/autoninja trail show {job_name}   "
+        "(the stack keeps running; `make down` stops it)\n"
+    )
     print("Records")
     show_records(trail.log.job(job_name), sys.stdout)
     print("\nArtifacts")
@@ -182,12 +186,7 @@ def run_demo(args: argparse.Namespace) -> int:
     print("\nTotals per agent")
     show_summary(trail, job_name, sys.stdout)
     print("\nVerify")
-    verified = show_verify(trail.sealer.verify(job_name), sys.stdout)
-    print(
-        f"\nInspect it: .venv/bin/autoninja trail show {job_name}"
-        "   (the stack keeps running; `make down` stops it)"
-    )
-    return verified
+    return show_verify(trail.sealer.verify(job_name), sys.stdout)
 
 
 def register(commands: Any) -> None:

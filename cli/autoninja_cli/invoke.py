@@ -29,6 +29,7 @@ import argparse
 import contextlib
 import json
 import os
+import select
 import shutil
 import subprocess
 import sys
@@ -86,6 +87,35 @@ def _lambda_client(region: str | None) -> Any:
 
 
 @dataclass
+class _Sandbox:
+    """A warm interpreter serving invocations (``lambda_bootstrap`` in ``serve`` mode)."""
+
+    process: subprocess.Popen[str]
+    notify_fd: int
+    log_path: Path
+    log_offset: int = 0
+
+    def new_logs(self) -> str:
+        """What the handler logged since the last call."""
+        with self.log_path.open(encoding="utf-8", errors="replace") as log:
+            log.seek(self.log_offset)
+            text = log.read()
+            self.log_offset = log.tell()
+        return text
+
+    def stop(self) -> None:
+        if self.process.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.process.stdin.close()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        os.close(self.notify_fd)
+
+
+@dataclass
 class PackagedFunction:
     """A deployed function unpacked from its zips, ready to run in fresh interpreters."""
 
@@ -96,6 +126,8 @@ class PackagedFunction:
     python: str
     region: str
     env: dict[str, str] = field(default_factory=dict)
+    warm: bool = False
+    _sandbox: _Sandbox | None = field(default=None, repr=False)
 
     @property
     def task(self) -> Path:
@@ -109,13 +141,7 @@ class PackagedFunction:
 
     def _run(self, request: dict[str, Any], logs: IO[str] | None) -> dict[str, Any]:
         result_file = self.root / f"result-{uuid.uuid4().hex}.json"
-        request = {
-            **request,
-            "task": str(self.task),
-            "opt": str(self.opt / "python"),
-            "runtime": str(self.runtime_sdk),
-            "result": str(result_file),
-        }
+        request = {**request, **self._paths(), "result": str(result_file)}
         timeout = int(self.configuration.get("Timeout", 3)) + TIMEOUT_MARGIN_SECONDS
         try:
             completed = subprocess.run(  # noqa: S603 - our interpreter and bootstrap, no shell
@@ -133,14 +159,63 @@ class PackagedFunction:
         if logs is not None:
             logs.write(completed.stdout)
             logs.write(completed.stderr)
+        tail = (completed.stderr or completed.stdout).strip().splitlines()[-1:] or ["no output"]
+        return self._result(
+            result_file, f"the interpreter exited with {completed.returncode} without a result: {tail[0]}"
+        )
+
+    def _paths(self) -> dict[str, str]:
+        return {"task": str(self.task), "opt": str(self.opt / "python"), "runtime": str(self.runtime_sdk)}
+
+    def _start_sandbox(self) -> _Sandbox:
+        read_fd, write_fd = os.pipe()
+        log_path = self.root / f"sandbox-{uuid.uuid4().hex}.log"
+        with log_path.open("w", encoding="utf-8") as log:
+            process = subprocess.Popen(  # noqa: S603 - our interpreter and bootstrap, no shell
+                [self.python, "-I", "-S", "-B", "-u", str(BOOTSTRAP)],  # -u: each log line as written
+                stdin=subprocess.PIPE,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+                cwd=self.task,
+                env=self.env,
+                pass_fds=(write_fd,),
+            )
+        os.close(write_fd)
+        setup = {**self._paths(), "mode": "serve", "handler": self.configuration["Handler"]}
+        assert process.stdin is not None  # stdin=PIPE
+        process.stdin.write(json.dumps({**setup, "notify_fd": write_fd, "result": ""}) + "\n")
+        process.stdin.flush()
+        return _Sandbox(process, read_fd, log_path)
+
+    def _invoke_warm(self, invocation: dict[str, Any], logs: IO[str] | None) -> dict[str, Any]:
+        """One invocation in the warm sandbox (started on first use, like a Lambda cold start)."""
+        sandbox = self._sandbox = self._sandbox or self._start_sandbox()
+        result_file = self.root / f"result-{uuid.uuid4().hex}.json"
+        timeout = int(self.configuration.get("Timeout", 3)) + TIMEOUT_MARGIN_SECONDS
+        try:
+            assert sandbox.process.stdin is not None  # stdin=PIPE
+            sandbox.process.stdin.write(json.dumps({**invocation, "result": str(result_file)}) + "\n")
+            sandbox.process.stdin.flush()
+            ready, _, _ = select.select([sandbox.notify_fd], [], [], timeout)
+            done = os.read(sandbox.notify_fd, 64) if ready else b""
+        except OSError:
+            done = b""
+        logged = sandbox.new_logs()
+        if logs is not None:
+            logs.write(logged)
+        if not done:  # like Lambda, a sandbox that timed out or crashed is discarded
+            self.close()
+            what = f"did not finish within {timeout}s" if not ready else "crashed"
+            tail = logged.strip().splitlines()[-1:] or ["no output"]
+            raise InvokeError(f"{self.agent}: the handler {what} (sandbox discarded): {tail[0]}")
+        return self._result(result_file, "the warm sandbox wrote no result")
+
+    def _result(self, result_file: Path, missing: str) -> dict[str, Any]:
         try:
             result: dict[str, Any] = json.loads(result_file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            tail = (completed.stderr or completed.stdout).strip().splitlines()[-1:] or ["no output"]
-            raise InvokeError(
-                f"{self.agent}: the interpreter exited with {completed.returncode} "
-                f"without a result: {tail[0]}"
-            ) from None
+            raise InvokeError(f"{self.agent}: {missing}") from None
         finally:
             result_file.unlink(missing_ok=True)
         if "error" in result:
@@ -148,8 +223,19 @@ class PackagedFunction:
             raise InvokeError(f"{self.agent}: {error.get('errorType')}: {error.get('errorMessage')}")
         return result
 
+    def close(self) -> None:
+        """Stop the warm sandbox, if one is running."""
+        if self._sandbox is not None:
+            self._sandbox.stop()
+            self._sandbox = None
+
     def invoke(self, event: Mapping[str, Any], *, logs: IO[str] | None = sys.stderr) -> dict[str, Any]:
-        """Run the handler on ``event`` in a fresh interpreter; the well-formed Bedrock response."""
+        """Run the handler on ``event``; the well-formed Bedrock response.
+
+        Each invocation gets a fresh interpreter, unless the function is ``warm``: then one
+        interpreter imports the handler once and serves every invocation, as a warm Lambda sandbox
+        does (module state, cached clients and logger keys carry over between invocations).
+        """
         name = self.configuration["FunctionName"]
         context = {
             "function_name": name,
@@ -161,8 +247,12 @@ class PackagedFunction:
             "log_group_name": self.env["AWS_LAMBDA_LOG_GROUP_NAME"],
             "log_stream_name": self.env["AWS_LAMBDA_LOG_STREAM_NAME"],
         }
-        request = {"mode": "invoke", "handler": self.configuration["Handler"], "event": dict(event)}
-        response = self._run({**request, "context": context}, logs)["response"]
+        invocation = {"event": dict(event), "context": context}
+        if self.warm:
+            response = self._invoke_warm(invocation, logs)["response"]
+        else:
+            request = {"mode": "invoke", "handler": self.configuration["Handler"], **invocation}
+            response = self._run(request, logs)["response"]
         problem = bedrock_response_problem(response)
         if problem:
             raise InvokeError(f"{self.agent}: not a Bedrock action-group response: {problem}")
@@ -261,8 +351,13 @@ def _layer_version(client: Any, arn: str) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def unpacked(agent: str, *, outputs: Mapping[str, Any] | None = None) -> Iterator[PackagedFunction]:
-    """The deployed function of ``agent``, unpacked from the built zips into a temporary directory."""
+def unpacked(
+    agent: str, *, outputs: Mapping[str, Any] | None = None, warm: bool = False
+) -> Iterator[PackagedFunction]:
+    """The deployed function of ``agent``, unpacked from the built zips into a temporary directory.
+
+    ``warm``: serve every invocation from one interpreter (see :meth:`PackagedFunction.invoke`).
+    """
     try:
         stack = dict(outputs) if outputs is not None else terraform_outputs()
     except StackError as exc:
@@ -299,7 +394,7 @@ def unpacked(agent: str, *, outputs: Mapping[str, Any] | None = None) -> Iterato
         root = Path(scratch)
         _extract(function_zip, root / "task")
         _extract(layer_zip, root / "opt")
-        yield PackagedFunction(
+        function = PackagedFunction(
             agent=agent,
             configuration=dict(configuration),
             root=root,
@@ -307,7 +402,12 @@ def unpacked(agent: str, *, outputs: Mapping[str, Any] | None = None) -> Iterato
             python=python,
             region=region,
             env=_lambda_env(configuration, root, runtime_sdk.resolve(), region),
+            warm=warm,
         )
+        try:
+            yield function
+        finally:
+            function.close()
 
 
 def invoke_packaged(

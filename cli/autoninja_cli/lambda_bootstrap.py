@@ -16,6 +16,9 @@ Nothing else: no site-packages, no current directory, no ``PYTHONPATH``.
   writes ``{"response": ...}`` (or ``{"error": {...}}`` like Lambda's error payload) to the result file.
 - ``probe``: imports the handler module, then reports where each module in ``modules`` was imported
   from, the import path and the import time in seconds.
+- ``serve``: a warm sandbox. Imports the handler once (Lambda's init phase), then serves one
+  invocation per further stdin line, ``{"event": ..., "context": ..., "result": "<file>"}``, writing
+  each result file and then ``done`` on the file descriptor ``notify_fd``, until stdin closes.
 
 Logs (Powertools writes JSON lines to stdout) stay on stdout/stderr; the result goes to the result file only.
 """
@@ -81,13 +84,17 @@ def _write(path: str, result: dict[str, Any]) -> None:
 
 def main() -> int:
     """Run the request read from stdin; exit 0 when the handler returned, 1 when it raised."""
-    request = json.load(sys.stdin)
+    request = json.loads(sys.stdin.readline())  # one line: in serve mode, invocations follow
     _set_import_path(request)
     started = time.perf_counter()
     try:
         handler = _import_handler(request["handler"])
     except Exception as exc:  # noqa: BLE001 - reported like Lambda's Runtime.ImportModuleError
-        _write(request["result"], {"error": _error_payload(exc, "Runtime.ImportModuleError")})
+        error = {"error": _error_payload(exc, "Runtime.ImportModuleError")}
+        if request.get("mode") == "serve":  # no invocation yet: the sandbox's log gets it
+            print(json.dumps(error), flush=True)
+        else:
+            _write(request["result"], error)
         return 1
     import_seconds = time.perf_counter() - started
     if request.get("mode") == "probe":
@@ -99,14 +106,27 @@ def main() -> int:
             request["result"], {"modules": modules, "sys_path": sys.path, "import_seconds": import_seconds}
         )
         return 0
-    fields = request["context"]
+    if request.get("mode") == "serve":
+        with open(int(request["notify_fd"]), "w", encoding="utf-8") as notify:
+            for line in sys.stdin:
+                if line.strip():
+                    _invoke(handler, json.loads(line))
+                    notify.write("done\n")
+                    notify.flush()
+        return 0
+    return _invoke(handler, request)
+
+
+def _invoke(handler: Any, invocation: dict[str, Any]) -> int:
+    """Call the handler on ``invocation``'s event and context; write its result file."""
+    fields = invocation["context"]
     context = LambdaContext(fields, time.monotonic() + float(fields["timeout_seconds"]))
     try:
-        response = handler(request["event"], context)
+        response = handler(invocation["event"], context)
     except Exception as exc:  # noqa: BLE001 - reported like Lambda's unhandled-error payload
-        _write(request["result"], {"error": _error_payload(exc)})
+        _write(invocation["result"], {"error": _error_payload(exc)})
         return 1
-    _write(request["result"], {"response": response})
+    _write(invocation["result"], {"response": response})
     return 0
 
 

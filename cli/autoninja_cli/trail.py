@@ -102,11 +102,13 @@ def cli_errors(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.N
         from botocore.exceptions import BotoCoreError, ClientError
 
         from autoninja.errors import AutoNinjaError
+        from autoninja_cli.invoke import InvokeError
         from autoninja_cli.stack import StackError
 
+        expected = (AutoNinjaError, StackError, InvokeError, BotoCoreError, ClientError, OSError, ValueError)
         try:
             return run(args)
-        except (AutoNinjaError, StackError, BotoCoreError, ClientError, OSError, ValueError) as exc:
+        except expected as exc:
             print(f"autoninja: {exc}", file=sys.stderr)
             return 2
 
