@@ -129,6 +129,18 @@ tf-apply: tf-init
 	grep -E '^(Apply complete|No changes)' $(LOCAL_DIR)/apply.log || true; \
 	echo "terraform: done in $$(( $$(date +%s) - start ))s"
 
+.PHONY: tf-plan-aws
+tf-plan-aws: package ## Plan terraform/environments/aws (agents on, LAMBDA_RUNTIME zips) against the running emulator; nothing is applied
+	@data=$(abspath .local)/plan-aws/$(PORT); mkdir -p $$data; \
+	TF_DATA_DIR=$$data/terraform terraform -chdir=$(TF_AWS_DIR) init -backend=false $(TF_INIT_FLAGS) >$$data/init.log \
+		|| { cat $$data/init.log; exit 1; }; \
+	AWS_ENDPOINT_URL=$(ENDPOINT) AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_EC2_METADATA_DISABLED=true \
+	TF_DATA_DIR=$$data/terraform terraform -chdir=$(TF_AWS_DIR) plan -input=false -no-color -lock=false \
+		-state=$$data/plan.tfstate -var region=$(REGION) -var lambda_runtime=$(LAMBDA_RUNTIME) \
+		-var package_dir=$(abspath $(BUILD_DIR)/$(LAMBDA_RUNTIME)) >$$data/plan.log \
+		|| { cat $$data/plan.log; exit 1; }; \
+	echo "terraform: $(TF_AWS_DIR) $$(grep -E '^Plan:' $$data/plan.log)"
+
 .PHONY: outputs
 outputs: tf-init ## Print the local stack's Terraform outputs as JSON
 	@TF_DATA_DIR=$(TF_DATA_DIR_LOCAL) terraform -chdir=$(TF_DIR) output -json
@@ -189,8 +201,8 @@ fmt: venv ## Format Python (ruff) and Terraform in place
 
 ##@ Tests
 .PHONY: test
-test: lint test-unit ## lint, unit tier, then `make up`, the integration, packaging and (reduced) reliability tiers; stops what it started
-	$(call with_stack,$(MAKE) test-integration && $(MAKE) test-packaging && $(MAKE) test-reliability-run RELIABILITY_SCALE=reduced)
+test: lint test-unit ## lint, unit tier, then `make up`, the integration and packaging tiers, a plan of the aws environment and the (reduced) reliability tier; stops what it started
+	$(call with_stack,$(MAKE) test-integration && $(MAKE) test-packaging && $(MAKE) tf-plan-aws && $(MAKE) test-reliability-run RELIABILITY_SCALE=reduced)
 
 .PHONY: test-unit
 test-unit: venv ## Unit tier: no network (fakes and moto in-process)
