@@ -80,6 +80,7 @@ def test_role_reaches_only_the_table_the_job_prefixes_the_key_and_its_log_group(
     assert statements["InferenceRecords"]["resources"] == ["var.table_arn"]
     assert statements["InferenceRecordIndexes"]["resources"] == ["${var.table_arn}/index/*"]
     assert statements["JobArtifacts"]["resources"] == ["${local.job_objects}/*"]
+    assert statements["ReadJobArtifacts"]["resources"] == ["${local.job_objects}/*"]
     assert statements["DeadLetters"]["resources"] == ["local.dead_letter_objects"]
     assert statements["EncryptWithTheProjectKey"]["resources"] == ["var.kms_key_arn"]
     assert statements["OwnLogGroup"]["resources"] == ["${local.log_group_arn}:*"]
@@ -88,6 +89,19 @@ def test_role_reaches_only_the_table_the_job_prefixes_the_key_and_its_log_group(
         assert not [a for a in actions if a.endswith(":*") or a == "*"], f"{sid} grants a wildcard action"
         if "*" in statement["resources"]:
             assert sid == "XRayTraces", f"{sid} is not scoped to a resource"
+
+
+def test_role_writes_objects_only_with_sse_kms_and_the_cmk() -> None:
+    statements = _statements()
+    writes = {sid: s for sid, s in statements.items() if "s3:PutObject" in s["actions"]}
+
+    assert set(writes) == {"JobArtifacts", "DeadLetters"}
+    for sid, statement in writes.items():
+        conditions = {(c["test"], c["variable"]): c["values"] for c in statement["condition"]}
+        assert conditions == {
+            ("StringEquals", "s3:x-amz-server-side-encryption"): ["aws:kms"],
+            ("StringEquals", "s3:x-amz-server-side-encryption-aws-kms-key-id"): ["var.kms_key_arn"],
+        }, f"{sid} lets the role write without the project's key"
 
 
 def test_deploy_rights_are_scoped_to_the_stack_prefix_and_cloudformation() -> None:

@@ -90,16 +90,50 @@ data "aws_iam_policy_document" "this" {
     resources = ["${var.table_arn}/index/*"]
   }
 
+  # Writes only as the layer sends them: SSE-KMS with the project's CMK (artifacts.py). The bucket
+  # policy denies any other upload too; this keeps the role least-privileged where no bucket policy
+  # is attached (environments/local) and if one is ever loosened.
   statement {
     sid       = "JobArtifacts"
-    actions   = ["s3:PutObject", "s3:GetObject"]
+    actions   = ["s3:PutObject"]
+    resources = ["${local.job_objects}/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "s3:x-amz-server-side-encryption"
+      values   = ["aws:kms"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "s3:x-amz-server-side-encryption-aws-kms-key-id"
+      values   = [var.kms_key_arn]
+    }
+  }
+
+  statement {
+    sid       = "ReadJobArtifacts"
+    actions   = ["s3:GetObject"]
     resources = ["${local.job_objects}/*"]
   }
 
+  # Dead letters are written, never read back by a function (reconcile runs with an operator's rights).
   statement {
     sid       = "DeadLetters"
     actions   = ["s3:PutObject"]
     resources = [local.dead_letter_objects]
+
+    condition {
+      test     = "StringEquals"
+      variable = "s3:x-amz-server-side-encryption"
+      values   = ["aws:kms"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "s3:x-amz-server-side-encryption-aws-kms-key-id"
+      values   = [var.kms_key_arn]
+    }
   }
 
   # Without ListBucket, S3 answers AccessDenied instead of NoSuchKey for a missing artifact, and the
