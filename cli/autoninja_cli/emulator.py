@@ -9,6 +9,12 @@ Usage (the Makefile is the normal entry point)::
     python -m autoninja_cli.emulator start --port 4566 --state-dir .local/4566
     python -m autoninja_cli.emulator stop --state-dir .local/4566
     python -m autoninja_cli.emulator ping --port 4566
+
+IAM enforcement (the least-privilege tests): ``start --iam-enforcement`` runs moto server with
+:mod:`autoninja_cli.iam_enforcement` installed, still answering every request without
+authentication, so Terraform can apply; ``enforce-iam`` then switches IAM checks on for every later
+request (moto's ``/moto-api/reset-auth``). From then on only credentials of the emulator's IAM users
+and assumed roles are accepted, each judged by its own policies.
 """
 
 from __future__ import annotations
@@ -72,7 +78,7 @@ def _is_our_emulator(pid: int) -> bool:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
     except OSError:
         return _process_alive(pid)  # no /proc (macOS): trust the pid file
-    return b"moto" in cmdline
+    return b"moto" in cmdline or b"autoninja_cli.iam_enforcement" in cmdline
 
 
 def _process_alive(pid: int) -> bool:
@@ -85,16 +91,27 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def start(port: int, state_dir: Path, extra_env: dict[str, str] | None = None) -> str:
-    """Start the emulator unless something already answers; return "reused" or "started"."""
+def start(
+    port: int, state_dir: Path, extra_env: dict[str, str] | None = None, *, iam_enforcement: bool = False
+) -> str:
+    """Start the emulator unless something already answers; return "reused" or "started".
+
+    ``iam_enforcement``: run it with :mod:`autoninja_cli.iam_enforcement` installed (checks stay off
+    until :func:`enforce_iam`).
+    """
     if answers(port):
         return "reused"
     state_dir.mkdir(parents=True, exist_ok=True)
     log = (state_dir / "emulator.log").open("ab")
-    moto_server = Path(sys.executable).with_name("moto_server")
+    if iam_enforcement:
+        server = [sys.executable, "-m", "autoninja_cli.iam_enforcement"]
+    else:
+        server = [sys.executable, "-m", "autoninja_cli.moto_server"]  # moto server, minus its listing leak
     env = {**os.environ, **(extra_env or {})}
-    process = subprocess.Popen(  # noqa: S603 - fixed argv, our own venv's moto_server
-        [str(moto_server), "-H", "127.0.0.1", "-p", str(port)],
+    if iam_enforcement:
+        env.pop("INITIAL_NO_AUTH_ACTION_COUNT", None)  # unauthenticated until enforce_iam()
+    process = subprocess.Popen(  # noqa: S603 - fixed argv, our own venv's moto server
+        [*server, "-H", "127.0.0.1", "-p", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
@@ -109,6 +126,18 @@ def start(port: int, state_dir: Path, extra_env: dict[str, str] | None = None) -
         _pid_file(state_dir).unlink(missing_ok=True)
         raise SystemExit(f"emulator exited with {process.returncode}; see {state_dir / 'emulator.log'}")
     return "started"
+
+
+def enforce_iam(port: int) -> None:
+    """Check IAM on every later request to the emulator on ``port`` (moto's ``reset-auth``, budget 0)."""
+    url = endpoint_for(port) + "/moto-api/reset-auth"
+    # Not form-encoded: moto reads the raw body, which Flask leaves empty for a form.
+    request = urllib.request.Request(  # noqa: S310 - loopback only
+        url, data=b"0", method="POST", headers={"Content-Type": "text/plain"}
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - loopback only
+        if response.status != 200:
+            raise SystemExit(f"the emulator on port {port} refused to enforce IAM ({response.status})")
 
 
 def stop(state_dir: Path) -> str:
@@ -137,16 +166,21 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point used by the Makefile."""
     parser = argparse.ArgumentParser(prog="python -m autoninja_cli.emulator", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("start", "stop", "ping", "started-by-us"):
+    for name in ("start", "stop", "ping", "started-by-us", "enforce-iam"):
         cmd = sub.add_parser(name)
         cmd.add_argument("--port", type=int, default=DEFAULT_PORT)
         cmd.add_argument("--state-dir", type=Path, default=Path(".local") / str(DEFAULT_PORT))
+        if name == "start":
+            cmd.add_argument("--iam-enforcement", action="store_true", help="install IAM enforcement")
     args = parser.parse_args(argv)
     if args.command == "start":
-        outcome = start(args.port, args.state_dir)
+        outcome = start(args.port, args.state_dir, iam_enforcement=args.iam_enforcement)
         print(f"emulator on {endpoint_for(args.port)}: {outcome}")
     elif args.command == "stop":
         print(f"emulator: {stop(args.state_dir)}")
+    elif args.command == "enforce-iam":
+        enforce_iam(args.port)
+        print(f"emulator on {endpoint_for(args.port)}: IAM enforced")
     elif args.command == "ping":
         return 0 if answers(args.port) else 1
     elif args.command == "started-by-us":
