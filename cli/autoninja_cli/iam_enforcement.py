@@ -11,7 +11,9 @@ As shipped (moto 5.2) that check cannot prove least privilege:
   match, and an ``Allow`` whose condition fails is turned into an explicit deny: every other operator
   (``StringLike``, ``Null``, ...) is ignored, so a conditional grant is unconditional;
 - permissions boundaries are ignored, and a trust policy naming a service principal makes
-  ``AssumeRole`` fail with a server error.
+  ``AssumeRole`` fail with a server error;
+- a bodiless REST request (GET, DELETE: Bedrock's GetAgent, for one) is re-signed over its parsed
+  parameters, so its signature never matches; and JSON services get XML errors their SDKs cannot read.
 
 :func:`install` patches the server process (and only it: the emulator started with
 ``--iam-enforcement``, see :mod:`autoninja_cli.emulator`) so that:
@@ -527,6 +529,19 @@ def check_action_permitted(request: Any, resource: str | list[str]) -> None:
             _deny(request, action, resources[0], "not trusted by the role")
 
 
+def _signed_request_without_parsed_params(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """moto re-signs a bodiless request (a REST GET or DELETE) over its *parsed parameters* instead of
+    the empty body the client signed, so every such call failed with SignatureDoesNotMatch."""
+
+    def _create_aws_request(request: Any) -> Any:
+        aws_request = original(request)
+        if not request._body and request._method in ("GET", "HEAD", "DELETE"):
+            aws_request.data = b""
+        return aws_request
+
+    return _create_aws_request
+
+
 def install() -> None:
     """Patch moto in this process (idempotent): resource hooks on the handlers, the evaluator on IAM."""
     import importlib
@@ -537,6 +552,10 @@ def install() -> None:
         handler_class = getattr(importlib.import_module(module_name), class_name)
         handler_class._determine_resource = _resource_hook(rule)
     IAMRequestBase.check_action_permitted = check_action_permitted  # type: ignore[method-assign,assignment]
+    if not getattr(IAMRequestBase._create_aws_request, "_autoninja", False):
+        patched = _signed_request_without_parsed_params(IAMRequestBase._create_aws_request)
+        patched._autoninja = True  # type: ignore[attr-defined]
+        IAMRequestBase._create_aws_request = patched  # type: ignore[method-assign,assignment]
 
 
 def main(argv: list[str] | None = None) -> None:
