@@ -1,4 +1,4 @@
-"""The emulator's server process: listing object versions no longer keeps a copy of the bucket."""
+"""The emulator's server process: model copies made to answer one request no longer outlive it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from moto.s3.models import FakeDeleteMarker, FakeKey
+from moto.core.common_models import BaseModel
+from moto.dynamodb.models.dynamo_type import Item
+from moto.s3.models import FakeAcl, FakeDeleteMarker, FakeKey
 
 from autoninja_cli import moto_server
 
@@ -30,16 +32,15 @@ def versioned_bucket() -> Iterator[Any]:
 
 
 @pytest.fixture
-def installed() -> Iterator[None]:
+def installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(BaseModel, "__new__", BaseModel.__dict__["__new__"])  # put back afterwards
     moto_server.install()
-    yield
-    for model in (FakeKey, FakeDeleteMarker):
-        delattr(model, "__deepcopy__")
 
 
 def tracked() -> int:
     gc.collect()
-    return len(FakeKey.instances_tracked) + len(FakeDeleteMarker.instances_tracked)  # type: ignore[attr-defined]
+    models: list[Any] = [FakeKey, FakeDeleteMarker, FakeAcl, Item]
+    return sum(len(model.instances_tracked) for model in models)
 
 
 def test_stock_moto_keeps_a_copy_of_every_version_per_listing(versioned_bucket: Any) -> None:
@@ -47,12 +48,12 @@ def test_stock_moto_keeps_a_copy_of_every_version_per_listing(versioned_bucket: 
     before = tracked()
     # When the versions of one key are listed
     versioned_bucket.list_object_versions(Bucket=BUCKET, Prefix="job/5")
-    # Then a copy of every version and marker in the bucket stays behind
-    assert tracked() - before >= 22
+    # Then a copy of every version and marker in the bucket (and of their ACLs) stays behind
+    assert tracked() - before >= 22  # 21 versions and a delete marker, before their ACLs
 
 
 def test_listing_versions_leaves_nothing_behind_and_answers_the_same(
-    versioned_bucket: Any, installed: None
+    installed: None, versioned_bucket: Any
 ) -> None:
     # Given the server's fix
     before = tracked()
@@ -67,3 +68,35 @@ def test_listing_versions_leaves_nothing_behind_and_answers_the_same(
     assert ("job/0", False, 10_000) in versions
     assert [(m["Key"], m["IsLatest"]) for m in answer["DeleteMarkers"]] == [("job/1", True)]
     assert versioned_bucket.get_object(Bucket=BUCKET, Key="job/0")["Body"].read() == b"second version"
+
+
+def test_replacing_an_item_leaves_no_copy_behind(installed: None) -> None:
+    with mock_aws():
+        # Given the server's fix and a table with an item
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        dynamodb.create_table(
+            TableName="records",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        dynamodb.put_item(TableName="records", Item={"pk": {"S": "a"}, "v": {"N": "0"}})
+        before = tracked()
+        # When it is replaced conditionally many times (moto copies the old item each time)
+        for n in range(1, 20):
+            dynamodb.put_item(
+                TableName="records",
+                Item={"pk": {"S": "a"}, "v": {"N": str(n)}},
+                ConditionExpression="attribute_exists(pk)",
+            )
+        # Then only the live item is tracked, and it is the last one written
+        assert tracked() == before
+        item = dynamodb.get_item(TableName="records", Key={"pk": {"S": "a"}})["Item"]
+        assert item["v"] == {"N": "19"}
+
+
+def test_live_models_are_still_tracked_for_reset(installed: None, versioned_bucket: Any) -> None:
+    # Given keys stored after the fix
+    versioned_bucket.put_object(Bucket=BUCKET, Key="job/new", Body=b"kept")
+    # Then moto's tracker still lists them (its reset disposes of them through it)
+    assert any(key.name == "job/new" for key in FakeKey.instances_tracked)  # type: ignore[attr-defined]
