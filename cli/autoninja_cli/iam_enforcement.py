@@ -559,8 +559,12 @@ def install() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run moto server (same arguments as ``moto_server``) with the enforcement patches installed."""
+    """Run moto server (same arguments as ``moto_server``) with the enforcement patches installed,
+    and :mod:`autoninja_cli.moto_server`'s fix of moto's instance-tracking leak."""
+    from autoninja_cli import moto_server as leak_fix
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    leak_fix.install()
     install()
     from moto.server import main as moto_server
 
