@@ -10,6 +10,7 @@ and verifies it.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import time
 from datetime import UTC, datetime
@@ -131,3 +132,49 @@ def test_eight_processes_on_one_job_write_distinct_records_and_the_job_verifies(
     assert seal["record_count"] == total and seal["artifact_count"] == PROCESSES * (per_process // 10)
     assert report.ok and report.sealed and report.signature == "valid", report.problems[:3]
     assert report.records_checked == total
+
+
+def test_eight_concurrent_invocations_of_one_packaged_function_on_one_job(
+    stack: dict[str, Any], new_job: Any, signer: Any
+) -> None:
+    """Function half. Given one job whose requirements are stored, when 8 invocations of the packaged
+    requirements-analyst (its zips, each in its own interpreter, as 8 Lambda sandboxes) extract
+    requirements for it at the same moment, then the job holds 8 distinct success records, one per
+    invocation with its own raw event, the artifacts they share are intact, and the sealed job verifies.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from autoninja_cli.invoke import invoke_packaged
+    from tests.support.functions import load_event, with_properties
+
+    job = new_job("r2fn")
+    event = with_properties(load_event("requirements-analyst", "extract-requirements"), job_name=job)
+    events = [{**event, "sessionId": f"r2-function-{n}"} for n in range(PROCESSES)]
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=PROCESSES) as pool:
+        responses = list(
+            pool.map(lambda e: invoke_packaged("requirements-analyst", e, outputs=stack, logs=None), events)
+        )
+    seconds = time.monotonic() - started
+
+    log = make_log(stack)
+    records = list(log.job(job))
+    sealer = JobSealer(log, ArtifactStore(log.objects), signer=signer)
+    seal = sealer.seal(job)
+    report = sealer.verify(job)
+    statuses = sorted(r["response"]["httpStatusCode"] for r in responses)
+    report_figure(
+        f"R2 concurrency (packaged function): {PROCESSES} concurrent invocations of requirements-analyst "
+        f"from its zips on one job; statuses {statuses}; {len(records)} records "
+        f"({len({r.record_id for r in records})} distinct, {len({r.session_id for r in records})} sessions); "
+        f"seal {seal['record_count']} records + {seal['artifact_count']} artifacts, "
+        f"verify {'ok' if report.ok else 'FAILED'}; {seconds:.0f}s"
+    )
+
+    assert statuses == [200] * PROCESSES
+    assert len(records) == PROCESSES and len({r.record_id for r in records}) == PROCESSES
+    assert {r.session_id for r in records} == {e["sessionId"] for e in events}
+    assert all(r.status.value == "success" for r in records)
+    for record in records:  # each record holds its own invocation's raw event, not another's
+        assert json.loads(str(record.prompt))["sessionId"] == record.session_id
+    assert report.ok and report.sealed and report.signature == "valid", report.problems[:3]
