@@ -43,6 +43,15 @@ class Agent(StrEnum):
     DEPLOYMENT_MANAGER = "deployment-manager"
 
 
+#: The supervisor's five collaborators, in the order it calls them.
+COLLABORATORS: tuple[Agent, ...] = (
+    Agent.REQUIREMENTS_ANALYST,
+    Agent.SOLUTION_ARCHITECT,
+    Agent.CODE_GENERATOR,
+    Agent.QUALITY_VALIDATOR,
+    Agent.DEPLOYMENT_MANAGER,
+)
+
 AGENT_PHASES: dict[str, Phase] = {
     Agent.REQUIREMENTS_ANALYST: Phase.REQUIREMENTS,
     Agent.SOLUTION_ARCHITECT: Phase.ARCHITECTURE,

@@ -44,6 +44,7 @@ from autoninja.models import Status
 from autoninja.settings import Settings
 from tests.reliability.conftest import report_figure, sized
 from tests.support.functions import (
+    AGENTS,
     FUNCTION_ENV,
     FUNCTIONS_DIR,
     event_names,
@@ -52,13 +53,6 @@ from tests.support.functions import (
     load_function,
 )
 
-AGENTS = (
-    "requirements-analyst",
-    "solution-architect",
-    "code-generator",
-    "quality-validator",
-    "deployment-manager",
-)
 TOP_LEVEL = (
     "messageVersion",
     "agent",

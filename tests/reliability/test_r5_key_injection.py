@@ -36,6 +36,7 @@ from autoninja.records import RECORD_ID_RE
 from autoninja.settings import Settings
 from tests.reliability.conftest import client, make_log, report_figure
 from tests.support.functions import (
+    AGENTS,
     FUNCTION_ENV,
     event_properties,
     lambda_context,
@@ -44,13 +45,6 @@ from tests.support.functions import (
     with_properties,
 )
 
-AGENTS = (
-    "requirements-analyst",
-    "solution-architect",
-    "code-generator",
-    "quality-validator",
-    "deployment-manager",
-)
 #: Unsafe in every part of a key.
 HOSTILE = (
     "",

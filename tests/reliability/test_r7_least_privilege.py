@@ -49,20 +49,20 @@ from autoninja.artifacts import DEAD_LETTER_PREFIX
 from autoninja_cli import emulator
 from autoninja_cli.stack import REPO_ROOT
 from tests.reliability.conftest import report_figure, unique_job
-from tests.support.functions import event_names, lambda_context, load_event, load_function, with_properties
+from tests.support.functions import (
+    AGENTS,
+    event_names,
+    lambda_context,
+    load_event,
+    load_function,
+    with_properties,
+)
 
 PORTS = range(4660, 4670)
 TF_DIR = REPO_ROOT / "terraform" / "environments" / "local"
 LOCAL_RUNTIME = "python3.11"
 PACKAGE_DIR = REPO_ROOT / "build" / LOCAL_RUNTIME
 TF_MIRROR_CANDIDATES = ("/opt/tf-plugins", "/usr/share/terraform/plugins")
-PIPELINE = (
-    "requirements-analyst",
-    "solution-architect",
-    "code-generator",
-    "quality-validator",
-    "deployment-manager",
-)
 DENIED_CODES = {"AccessDenied", "AccessDeniedException"}
 ONE_ATTEMPT = Config(retries={"total_max_attempts": 1}, connect_timeout=2, read_timeout=30)
 
@@ -248,7 +248,7 @@ def _role_calls(ledger: Ledger, world: World, agent: str) -> None:
     ddb, s3, kms = stack.client("dynamodb", keys), stack.client("s3", keys), stack.client("kms", keys)
     logs, lam_as = stack.client("logs", keys), stack.client("lambda", keys)
     own_group = f"/aws/lambda/{functions[agent]}"
-    other = PIPELINE[(PIPELINE.index(agent) + 1) % len(PIPELINE)]
+    other = AGENTS[(AGENTS.index(agent) + 1) % len(AGENTS)]
     record = {"job_name": {"S": job}, "record_id": {"S": f"rec#r7-{agent}"}}
     artifact = f"{job}/r7/{agent}/allowed.txt"
 
@@ -452,7 +452,7 @@ def test_each_function_role_can_do_its_work_and_nothing_else(
     credentials: dict[str, dict[str, str]] = {}
     function_env: dict[str, dict[str, str]] = {}
     role_arns: dict[str, str] = {}
-    for agent in PIPELINE:
+    for agent in AGENTS:
         role_arns[agent] = iam.get_role(RoleName=f"{functions[agent]}-role")["Role"]["Arn"]
         credentials[agent] = sts.assume_role(RoleArn=role_arns[agent], RoleSessionName=f"r7-{agent}")[
             "Credentials"
@@ -494,7 +494,7 @@ def test_each_function_role_can_do_its_work_and_nothing_else(
     monkeypatch.setenv("AWS_REGION", stack.region)
     monkeypatch.setenv("AWS_DEFAULT_REGION", stack.region)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    for agent in PIPELINE:
+    for agent in AGENTS:
         keys = credentials[agent]
         for name, value in {
             **function_env[agent],
@@ -517,14 +517,14 @@ def test_each_function_role_can_do_its_work_and_nothing_else(
 
     # ... and each role makes the other calls its runtime makes, then the forbidden ones
     world = World(stack, job, credentials, role_arns, function_env, dead_letter, outside_key, other_key)
-    for agent in PIPELINE:
+    for agent in AGENTS:
         _role_calls(ledger, world, agent)
 
     # ... and nobody but Lambda can assume a function role, not even a user allowed to assume any role
     outsider_sts = stack.client(
         "sts", {"AccessKeyId": outsider["AccessKeyId"], "SecretAccessKey": outsider["SecretAccessKey"]}
     )
-    for agent in PIPELINE:
+    for agent in AGENTS:
         ledger.deny(
             "r7-outsider",
             f"AssumeRole of {agent}'s role",
@@ -533,16 +533,16 @@ def test_each_function_role_can_do_its_work_and_nothing_else(
 
     seconds = time.monotonic() - started
     report_figure(
-        f"R7 least privilege: {len(PIPELINE)} roles, {sum(ledger.allowed.values())} allowed calls allowed "
+        f"R7 least privilege: {len(AGENTS)} roles, {sum(ledger.allowed.values())} allowed calls allowed "
         f"({sum(function_calls.values())} made by the functions' own code on "
         f"{sum(statuses.values())} events, "
         f"statuses {dict(sorted(statuses.items()))}), {sum(ledger.denied.values())} forbidden calls denied "
-        f"({min(ledger.denied[a] for a in PIPELINE)}+ per role), {len(ledger.unexpected)} unexpected; "
+        f"({min(ledger.denied[a] for a in AGENTS)}+ per role), {len(ledger.unexpected)} unexpected; "
         f"emulator port {stack.port}, apply {stack.apply_seconds:.0f}s, checks {seconds:.0f}s"
     )
 
     # Then nothing a function does is refused, and everything forbidden is
     assert ledger.unexpected == [], "\n".join(ledger.unexpected)
-    assert all(function_calls[agent] > 0 for agent in PIPELINE), function_calls
-    assert min(ledger.denied[agent] for agent in PIPELINE) >= 5
-    assert ledger.denied["r7-outsider"] == len(PIPELINE)
+    assert all(function_calls[agent] > 0 for agent in AGENTS), function_calls
+    assert min(ledger.denied[agent] for agent in AGENTS) >= 5
+    assert ledger.denied["r7-outsider"] == len(AGENTS)

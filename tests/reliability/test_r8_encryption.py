@@ -33,6 +33,7 @@ from autoninja.settings import Settings
 from autoninja_cli.stack import DEFAULT_TF_DIR
 from tests.reliability.conftest import client, make_log, report_figure, settings_for
 from tests.support.functions import (
+    AGENTS,
     FUNCTION_ENV,
     event_names,
     lambda_context,
@@ -41,13 +42,6 @@ from tests.support.functions import (
     with_properties,
 )
 
-PIPELINE = (
-    "requirements-analyst",
-    "solution-architect",
-    "code-generator",
-    "quality-validator",
-    "deployment-manager",
-)
 POLICY_ADDRESS = "module.artifact_store.data.aws_iam_policy_document.this"
 
 
@@ -123,7 +117,7 @@ def test_every_object_of_a_job_carries_the_cmk_and_the_policy_denies_plain_http_
 
     # Given a job run through every function, every committed valid event in pipeline order
     statuses: Counter[int] = Counter()
-    for agent in PIPELINE:
+    for agent in AGENTS:
         module = load_function(agent)
         module.lambda_handler.runtime = Runtime(Settings.from_env(), log, ArtifactStore(log.objects))
         for name in (n for n in event_names(agent) if "/" not in n):
@@ -174,7 +168,7 @@ def test_every_object_of_a_job_carries_the_cmk_and_the_policy_denies_plain_http_
     other_key = statement(policy, "DenyUploadsWithAnotherKmsKey")
     seconds = time.monotonic() - started
     report_figure(
-        f"R8 encryption: a job through {len(PIPELINE)} functions ({sum(statuses.values())} events, statuses "
+        f"R8 encryption: a job through {len(AGENTS)} functions ({sum(statuses.values())} events, statuses "
         f"{dict(sorted(statuses.items()))}) + 1 offloaded record + 1 dead letter; {len(versions)} object "
         f"versions ({dict(sorted(kinds.items()))}), SSE-KMS with the project CMK "
         f"{len(versions) - len(wrong)}, other {len(wrong)}; PutObject requests {len(sent)}, "

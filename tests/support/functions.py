@@ -26,9 +26,13 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from autoninja.models import COLLABORATORS
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 EVENTS_DIR = REPO_ROOT / "tests" / "events"
+#: The five function folders' agents, in the order the supervisor calls them.
+AGENTS: tuple[str, ...] = tuple(str(agent) for agent in COLLABORATORS)
 
 #: The environment a function needs at import (what Terraform gives it; values are test names).
 FUNCTION_ENV: dict[str, str] = {

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.functions import AGENTS
 from tests.unit.test_terraform_contract import TERRAFORM, _load, module_calls, resource
 
 SETTINGS_ENV = {
@@ -129,13 +130,7 @@ def test_environment_deploys_five_functions_on_one_layer(environment: str) -> No
     assert calls["layer"]["compatible_runtimes"] == ["var.lambda_runtime"]
     locals_ = _load(TERRAFORM / "environments" / environment)["locals"]
     agents = next(block["agents"] for block in locals_ if "agents" in block)
-    for agent in (
-        "requirements-analyst",
-        "solution-architect",
-        "code-generator",
-        "quality-validator",
-        "deployment-manager",
-    ):
+    for agent in AGENTS:
         assert agent in agents
 
 
