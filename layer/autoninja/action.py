@@ -229,6 +229,10 @@ class PersistedAction:
         self.runtime = runtime or Runtime.from_settings(settings)
         self.observability = Observability.for_agent(agent_name, level=settings.log_level)
         self.clock = clock
+        # The operations the resolver routes, read once: the app is complete by now.
+        routes = app._static_routes
+        self._known_paths = frozenset(route.path for route in routes)
+        self._known_operations = sorted({f"{route.method} {route.path}" for route in routes})
         self._register_error_handlers()
         self._handler = self.observability.instrument(self._handle)
 
@@ -328,7 +332,7 @@ class PersistedAction:
             },
         )
         # An operation that does not exist is "unknown" in metrics: a dimension must stay bounded.
-        known = action.action_name in {route.path for route in self.app._static_routes}
+        known = action.action_name in self._known_paths
         self.observability.record_action(
             action_name=action.action_name if known else "unknown",
             status=str(outcome),
@@ -374,12 +378,11 @@ class PersistedAction:
         def unknown_operation(exc: NotFoundError) -> Response[Any]:
             remember(exc)
             event = self.app.current_event
-            known = sorted({f"{route.method} {route.path}" for route in self.app._static_routes})
             return respond(
                 HTTPStatus.NOT_FOUND,
                 "UnknownOperation",
                 f"{event.http_method} {event.api_path} is not an operation of {self.agent_name}; "
-                f"known: {', '.join(known)}",
+                f"known: {', '.join(self._known_operations)}",
             )
 
         def known_error(exc: AutoNinjaError) -> Response[Any]:
