@@ -15,6 +15,7 @@ against AWS (``--env aws``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import uuid
@@ -82,14 +83,10 @@ def run_agent(args: argparse.Namespace) -> int:
         inputText=args.request,
         enableTrace=True,
     )
-    save = open(args.save, "w", encoding="utf-8") if args.save else None  # noqa: SIM115
-    try:
+    with open(args.save, "w", encoding="utf-8") if args.save else contextlib.nullcontext() as save:
         summary = record_stream(
             trail, response["completion"], job_name=job_name, answer=sys.stdout, save=save
         )
-    finally:
-        if save is not None:
-            save.close()
     print(f"\nTrace recorded: {summary}", file=sys.stderr)
     print(f"Inspect it: autoninja trail show {job_name} --env {args.env}", file=sys.stderr)
     return 0

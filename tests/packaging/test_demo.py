@@ -7,6 +7,7 @@ runs it. The CLI is then driven in-process (``autoninja_cli.main.main``) against
 
 from __future__ import annotations
 
+import functools
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -120,22 +121,21 @@ def test_an_altered_artifact_fails_verify_and_is_named(
     original = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     altered = original.replace(b"friend", b"fiend", 1)
     assert altered != original
-    s3.put_object(
-        Bucket=bucket, Key=key, Body=altered, ServerSideEncryption="aws:kms", SSEKMSKeyId=stack["kms_key_arn"]
+    put = functools.partial(
+        s3.put_object,
+        Bucket=bucket,
+        Key=key,
+        ServerSideEncryption="aws:kms",
+        SSEKMSKeyId=stack["kms_key_arn"],
     )
+    put(Body=altered)
     try:
         status, out, _ = _cli(capsys, "trail", "verify", demo.job_name)
         assert status == 1
         assert "NOT verified" in out
         assert f"first problem: artifact s3://{bucket}/{key}" in out
     finally:
-        s3.put_object(
-            Bucket=bucket,
-            Key=key,
-            Body=original,
-            ServerSideEncryption="aws:kms",
-            SSEKMSKeyId=stack["kms_key_arn"],
-        )
+        put(Body=original)
     assert _cli(capsys, "trail", "verify", demo.job_name)[0] == 0
 
 
@@ -149,25 +149,20 @@ def test_an_altered_record_fails_verify_and_is_named(
     target = next(r for r in _records(trail, demo.job_name) if r.action_name == "/validate-requirements")
     key = {"job_name": {"S": demo.job_name}, "record_id": {"S": target.record_id}}
     table = stack["inference_table_name"]
-    dynamodb.update_item(
+    set_status = functools.partial(
+        dynamodb.update_item,
         TableName=table,
         Key=key,
         UpdateExpression="SET #s = :s",
         ExpressionAttributeNames={"#s": "status"},
-        ExpressionAttributeValues={":s": {"S": "success "}},
     )
+    set_status(ExpressionAttributeValues={":s": {"S": "success "}})
     try:
         status, out, _ = _cli(capsys, "trail", "verify", demo.job_name)
         assert status == 1
         assert f"first problem: record {target.record_id}: its fields were altered" in out
     finally:
-        dynamodb.update_item(
-            TableName=table,
-            Key=key,
-            UpdateExpression="SET #s = :s",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":s": {"S": "success"}},
-        )
+        set_status(ExpressionAttributeValues={":s": {"S": "success"}})
     assert _cli(capsys, "trail", "verify", demo.job_name)[0] == 0
 
 
